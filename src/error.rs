@@ -1,0 +1,116 @@
+//! Error types. Every input error names the file, the record and the field.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in an input file an error sits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// The file as a whole (empty, unknown format...).
+    File,
+    /// 0-based index of a record in a JSON array.
+    Record(u64),
+    /// 1-based line of a JSONL file.
+    Line(u64),
+    /// 1-based line and column of a JSON syntax error.
+    LineColumn(u64, u64),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::File => Ok(()),
+            Position::Record(i) => write!(f, "record {i}"),
+            Position::Line(l) => write!(f, "line {l}"),
+            Position::LineColumn(l, c) => write!(f, "line {l}, column {c}"),
+        }
+    }
+}
+
+/// A problem with the content of an input file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub path: PathBuf,
+    pub position: Position,
+    /// JSON path of the offending field, when there is one.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if self.position != Position::File {
+            write!(f, ": {}", self.position)?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("SQL: {0}")]
+    Sql(String),
+}
+
+impl Error {
+    /// Process exit code: 1 for bad input or failed I/O, 2 for usage errors.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl InputError {
+    pub fn new(path: impl Into<PathBuf>, position: Position, message: impl Into<String>) -> Self {
+        InputError {
+            path: path.into(),
+            position,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// An error from serde_json, positioned at its line and column.
+    pub fn json(path: impl Into<PathBuf>, e: &serde_json::Error) -> Self {
+        let msg = e.to_string();
+        // serde_json appends " at line L column C"; we print the position ourselves.
+        let msg = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.as_str(), |(m, _)| m)
+            .to_owned();
+        InputError::new(
+            path,
+            Position::LineColumn(e.line() as u64, e.column() as u64),
+            msg,
+        )
+    }
+}

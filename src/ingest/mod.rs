@@ -1,0 +1,176 @@
+//! Inputs → [`Trace`]. One module per input format; formats are detected
+//! from content, never from file names.
+
+pub mod trtllm;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, InputError, Position, Result};
+use crate::model::{InputInfo, Trace};
+
+/// An input format breakdown-trace reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// TensorRT-LLM per-request perf metrics: `/perf_metrics` JSON arrays,
+    /// benchmark_serving's `*-perf_metrics.json`, and `perf_metrics-*.jsonl`.
+    TrtllmPerfMetrics,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[Format::TrtllmPerfMetrics];
+
+    /// Name used on the command line and in `info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::TrtllmPerfMetrics => "trtllm-perf-metrics",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+/// An input file read into memory (gzip already inflated).
+#[derive(Debug)]
+pub struct Input {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// Size on disk.
+    pub disk_bytes: u64,
+}
+
+impl Input {
+    /// Reads `path`, inflating it if it starts with the gzip magic.
+    pub fn read(path: &Path) -> Result<Input> {
+        let rerr = |source| Error::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let raw = std::fs::read(path).map_err(rerr)?;
+        let disk_bytes = raw.len() as u64;
+        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::with_capacity(raw.len() * 8);
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Error::Input(InputError::new(
+                        path,
+                        Position::File,
+                        format!("gzip stream is damaged: {e}"),
+                    ))
+                })?;
+            out
+        } else {
+            raw
+        };
+        Ok(Input {
+            path: path.to_owned(),
+            bytes,
+            disk_bytes,
+        })
+    }
+
+    /// Builds an input from bytes already in memory (tests, benchmarks).
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Input {
+        let disk_bytes = bytes.len() as u64;
+        Input {
+            path: path.into(),
+            bytes,
+            disk_bytes,
+        }
+    }
+
+    /// The content as UTF-8 text, or an error naming the first bad byte.
+    pub fn text(&self) -> Result<&str, InputError> {
+        std::str::from_utf8(&self.bytes).map_err(|e| {
+            let upto = &self.bytes[..e.valid_up_to()];
+            let line = upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+            InputError::new(
+                &self.path,
+                Position::LineColumn(line, col),
+                "not UTF-8 text (JSON must be UTF-8)",
+            )
+        })
+    }
+}
+
+/// Sniffs the format from the first bytes of `input`.
+pub fn detect(input: &Input) -> Result<Format, InputError> {
+    let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .chars()
+        .next();
+    let err = |msg: &str| InputError::new(&input.path, Position::File, msg.to_owned());
+    match first {
+        None => return Err(err("the file is empty")),
+        Some('[') | Some('{') => {}
+        Some(_) => return Err(err("not JSON: expected a JSON array, object or JSON Lines")),
+    }
+    let has = |k: &str| text.contains(k);
+    if has("\"perf_metrics\"")
+        || has("\"ctx_perf_metrics\"")
+        || has("\"gen_perf_metrics\"")
+        || has("\"disagg_server_arrival_time\"")
+    {
+        return Ok(Format::TrtllmPerfMetrics);
+    }
+    if text.trim_start().starts_with('[') && text.trim_start()[1..].trim_start().starts_with(']') {
+        // `[]`: what /perf_metrics returns when nothing finished. Readable as
+        // perf metrics with zero records.
+        return Ok(Format::TrtllmPerfMetrics);
+    }
+    Err(err(
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...); use --format to force one",
+    ))
+}
+
+/// Reads `paths` into one trace. `forced` overrides detection for all inputs.
+pub fn load(paths: &[PathBuf], forced: Option<Format>) -> Result<Trace> {
+    let mut inputs = Vec::with_capacity(paths.len());
+    for p in paths {
+        let input = Input::read(p)?;
+        let format = match forced {
+            Some(f) => f,
+            None => detect(&input)?,
+        };
+        inputs.push((input, format));
+    }
+    load_inputs(inputs)
+}
+
+/// Like [`load`] for inputs already in memory.
+pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
+    let mut trace = Trace::new();
+    trace.provenance.command_line = std::env::args().collect();
+    for (input, format) in &inputs {
+        trace.provenance.inputs.push(InputInfo {
+            path: input.path.display().to_string(),
+            format: format.name().to_owned(),
+            bytes: input.disk_bytes,
+            records: 0,
+        });
+    }
+    // Group by format: an importer sees all its inputs at once (TRT-LLM
+    // dumps are concatenated and de-duplicated across files).
+    for &format in Format::ALL {
+        let mine: Vec<(u32, &Input)> = inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, f))| *f == format)
+            .map(|(i, (inp, _))| (i as u32, inp))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        match format {
+            Format::TrtllmPerfMetrics => trtllm::import(&mut trace, &mine)?,
+        }
+    }
+    Ok(trace)
+}

@@ -1,0 +1,19 @@
+//! breakdown-trace: where did an LLM inference request's time go?
+//!
+//! The data's path is the module tree: [`ingest`] reads inputs into a
+//! [`model::Trace`]; [`model::layout`] lays slices out on overlap-free
+//! tracks; [`perfetto`] writes a `.pftrace`. [`segments`] is the one table
+//! of request segments every output uses.
+
+pub mod error;
+pub mod ingest;
+pub mod json;
+pub mod model;
+pub mod output;
+pub mod perfetto;
+pub mod segments;
+pub mod stats;
+pub mod summary;
+pub mod time;
+
+pub use error::{Error, InputError, Result};

@@ -1,0 +1,73 @@
+//! Atomic output: write to a temporary file beside the target, then rename.
+//! On any error the temporary file is removed and the target is untouched.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Calls `fill` with a buffered writer on a temporary file in `path`'s
+/// directory and renames it to `path` when `fill` succeeds.
+pub fn write_atomically<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<&mut File>) -> Result<T>,
+) -> Result<T> {
+    let werr = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(werr)?;
+    let value = {
+        let file = tmp.as_file_mut();
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let v = fill(&mut w)?;
+        w.flush().map_err(werr)?;
+        v
+    };
+    tmp.as_file().sync_all().map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_leaves_no_file_and_success_renames() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.pftrace");
+        let r: Result<()> = write_atomically(&target, |w| {
+            w.write_all(b"partial").unwrap();
+            Err(Error::Usage("boom".into()))
+        });
+        assert!(r.is_err());
+        assert!(!target.exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temp file removed"
+        );
+        write_atomically(&target, |w| {
+            w.write_all(b"ok").map_err(|e| Error::Write {
+                path: target.clone(),
+                source: e,
+            })
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"ok");
+    }
+}

@@ -1,0 +1,409 @@
+//! Model → Perfetto protobuf trace (`.pftrace`).
+//!
+//! One packet sequence. The first packet clears incremental state and
+//! defines the interned event names and categories; track descriptors follow;
+//! then every event in time order (see [`order`]). Events are encoded in
+//! parallel chunks and written in order.
+//!
+//! Timestamps are written as they are in the model, except that a trace with
+//! negative timestamps is shifted so the earliest is 0 (packets carry
+//! unsigned timestamps); the shift is recorded in the provenance slice.
+
+mod annotations;
+pub mod order;
+pub mod proto;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use prost::Message;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::model::{layout, ArgValue, CounterUnit, SliceKind, Trace, TrackKind};
+use annotations::{AnnotationNames, ChunkNames};
+use order::{Ev, FlowIndex};
+use proto::{
+    counter_descriptor, debug_annotation, trace_packet, track_descriptor, track_event,
+    CounterDescriptor, DebugAnnotation, DebugAnnotationName, EventCategory, EventName,
+    InternedData, ProcessDescriptor, ThreadDescriptor, TracePacket, TrackDescriptor, TrackEvent,
+};
+
+/// Our one packet sequence.
+const SEQUENCE_ID: u32 = 1;
+const SEQ_INCREMENTAL_STATE_CLEARED: u32 = 1;
+const SEQ_NEEDS_INCREMENTAL_STATE: u32 = 2;
+/// Track uuids are `UUID_BASE + track index`; the base keeps them clear of
+/// small uuids other tools use, should traces ever be merged.
+pub const UUID_BASE: u64 = 0x6b74_0000_0000_0000;
+/// Events per parallel encoding chunk.
+const CHUNK: usize = 1 << 15;
+
+/// What [`write`] produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Added to every timestamp (non-zero only when the model had negative times).
+    pub timestamp_shift_ns: i64,
+}
+
+/// Lays out `trace` (if not yet) and writes it to `path` atomically.
+pub fn write_file(trace: &mut Trace, path: &Path) -> Result<WriteStats> {
+    layout::lay_out(trace);
+    let trace = &*trace;
+    crate::output::write_atomically(path, |w| {
+        write(trace, w).map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })
+    })
+}
+
+/// Writes a laid-out trace as a Perfetto protobuf stream.
+pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
+    assert!(trace.layout.is_some(), "call model::layout::lay_out first");
+    let mut stats = WriteStats::default();
+    let min_ts = trace.time_range().map_or(0, |(lo, _)| lo);
+    stats.timestamp_shift_ns = if min_ts < 0 { -min_ts } else { 0 };
+    let shift = stats.timestamp_shift_ns;
+
+    let mut buf = Vec::with_capacity(1 << 16);
+    let names = AnnotationNames::new(trace);
+
+    // 1. Interned names and categories, clearing incremental state.
+    let mut used_names = vec![false; trace.strings.len()];
+    let mut used_cats = vec![false; trace.strings.len()];
+    for s in &trace.slices {
+        used_names[s.name.index()] = true;
+        if let Some(c) = s.category {
+            used_cats[c.index()] = true;
+        }
+    }
+    let iid = |i: usize| i as u64 + 1;
+    let interned = InternedData {
+        event_names: (0..used_names.len())
+            .filter(|&i| used_names[i])
+            .map(|i| EventName {
+                iid: Some(iid(i)),
+                name: Some(
+                    trace
+                        .strings
+                        .resolve(crate::model::StrId(i as u32))
+                        .to_owned(),
+                ),
+            })
+            .collect(),
+        event_categories: (0..used_cats.len())
+            .filter(|&i| used_cats[i])
+            .map(|i| EventCategory {
+                iid: Some(iid(i)),
+                name: Some(
+                    trace
+                        .strings
+                        .resolve(crate::model::StrId(i as u32))
+                        .to_owned(),
+                ),
+            })
+            .collect(),
+        debug_annotation_names: names
+            .initial
+            .iter()
+            .map(|(iid, name)| DebugAnnotationName {
+                iid: Some(*iid),
+                name: Some(name.clone()),
+            })
+            .collect(),
+    };
+    put(
+        &mut buf,
+        &TracePacket {
+            optional_trusted_packet_sequence_id: Some(seq()),
+            interned_data: Some(interned),
+            sequence_flags: Some(SEQ_INCREMENTAL_STATE_CLEARED | SEQ_NEEDS_INCREMENTAL_STATE),
+            first_packet_on_sequence: Some(true),
+            ..Default::default()
+        },
+    );
+    stats.packets += 1;
+
+    // 2. Track descriptors (parents precede children: they have lower ids),
+    // then the provenance track.
+    for (i, t) in trace.tracks.iter().enumerate() {
+        put(&mut buf, &descriptor(trace, i, t));
+        stats.packets += 1;
+    }
+    let prov_uuid = UUID_BASE + trace.tracks.len() as u64;
+    put(
+        &mut buf,
+        &TracePacket {
+            optional_trusted_packet_sequence_id: Some(seq()),
+            data: Some(trace_packet::Data::TrackDescriptor(TrackDescriptor {
+                uuid: Some(prov_uuid),
+                static_or_dynamic_name: Some(track_descriptor::StaticOrDynamicName::Name(
+                    "breakdown-trace".into(),
+                )),
+                description: Some(
+                    "How this trace was made: tool version, inputs, counts, warnings.".into(),
+                ),
+                sibling_order_rank: Some(i32::MAX),
+                ..Default::default()
+            })),
+            ..Default::default()
+        },
+    );
+    put(
+        &mut buf,
+        &provenance_packet(trace, prov_uuid, min_ts + shift, shift),
+    );
+    stats.packets += 2;
+    w.write_all(&buf)?;
+    stats.bytes += buf.len() as u64;
+
+    // 3. Events, encoded in parallel chunks, written in order.
+    let flows = FlowIndex::new(trace);
+    let events = order::events(trace, flows.as_ref());
+    stats.packets += events.len() as u64;
+    let ctx = Ctx {
+        trace,
+        flows: flows.as_ref(),
+        names: &names,
+        shift,
+    };
+    for batch in events.chunks(CHUNK * 16) {
+        let encoded: Vec<Vec<u8>> = batch
+            .par_chunks(CHUNK)
+            .map(|c| ctx.encode_chunk(c))
+            .collect();
+        for e in encoded {
+            w.write_all(&e)?;
+            stats.bytes += e.len() as u64;
+        }
+    }
+    Ok(stats)
+}
+
+fn seq() -> trace_packet::OptionalTrustedPacketSequenceId {
+    trace_packet::OptionalTrustedPacketSequenceId::TrustedPacketSequenceId(SEQUENCE_ID)
+}
+
+/// Appends `p` as one `Trace.packet` (field 1, length-delimited).
+fn put(buf: &mut Vec<u8>, p: &TracePacket) {
+    buf.push(0x0a);
+    prost::encoding::encode_varint(p.encoded_len() as u64, buf);
+    p.encode(buf).expect("Vec grows as needed");
+}
+
+fn descriptor(trace: &Trace, i: usize, t: &crate::model::Track) -> TracePacket {
+    let name = trace.str(t.name).to_owned();
+    let mut d = TrackDescriptor {
+        uuid: Some(UUID_BASE + i as u64),
+        parent_uuid: t.parent.map(|p| UUID_BASE + p.0 as u64),
+        description: t.description.clone(),
+        sibling_order_rank: t.rank,
+        ..Default::default()
+    };
+    if t.explicit_child_order {
+        d.child_ordering = Some(track_descriptor::ChildTracksOrdering::Explicit as i32);
+    }
+    match &t.kind {
+        TrackKind::Plain => {
+            d.static_or_dynamic_name = Some(track_descriptor::StaticOrDynamicName::Name(name));
+        }
+        TrackKind::Process {
+            pid,
+            labels,
+            sort_index,
+        } => {
+            d.process = Some(ProcessDescriptor {
+                pid: Some(*pid),
+                process_name: Some(name),
+                process_labels: labels.clone(),
+                legacy_sort_index: *sort_index,
+            });
+        }
+        TrackKind::Thread {
+            pid,
+            tid,
+            sort_index,
+        } => {
+            d.parent_uuid = None; // ignored by Perfetto for thread tracks
+            d.thread = Some(ThreadDescriptor {
+                pid: Some(*pid),
+                tid: Some(*tid),
+                thread_name: Some(name),
+                legacy_sort_index: *sort_index,
+            });
+        }
+        TrackKind::Counter { unit } => {
+            d.static_or_dynamic_name = Some(track_descriptor::StaticOrDynamicName::Name(name));
+            let mut c = CounterDescriptor::default();
+            match unit {
+                CounterUnit::Count => c.unit = Some(counter_descriptor::Unit::Count as i32),
+                CounterUnit::Bytes => c.unit = Some(counter_descriptor::Unit::SizeBytes as i32),
+                CounterUnit::TimeNs => c.unit = Some(counter_descriptor::Unit::TimeNs as i32),
+                CounterUnit::Other(u) => c.unit_name = Some(u.clone()),
+            }
+            d.counter = Some(c);
+        }
+    }
+    TracePacket {
+        optional_trusted_packet_sequence_id: Some(seq()),
+        data: Some(trace_packet::Data::TrackDescriptor(d)),
+        ..Default::default()
+    }
+}
+
+fn named(name: &str, value: debug_annotation::Value) -> DebugAnnotation {
+    DebugAnnotation {
+        name_field: Some(debug_annotation::NameField::Name(name.to_owned())),
+        value: Some(value),
+        ..Default::default()
+    }
+}
+
+fn provenance_packet(trace: &Trace, uuid: u64, ts: i64, shift: i64) -> TracePacket {
+    use debug_annotation::Value as V;
+    let p = &trace.provenance;
+    let mut ann = vec![
+        named("tool", V::StringValue("breakdown-trace".into())),
+        named("tool_version", V::StringValue(p.tool_version.clone())),
+        named("command_line", V::StringValue(p.command_line.join(" "))),
+        named("timestamp_shift_ns", V::IntValue(shift)),
+        named("requests", V::UintValue(trace.requests.len() as u64)),
+        named("slices", V::UintValue(trace.slices.len() as u64)),
+        named("warnings", V::UintValue(trace.warnings.total())),
+    ];
+    for (i, input) in p.inputs.iter().enumerate() {
+        let mut d = DebugAnnotation {
+            name_field: Some(debug_annotation::NameField::Name(format!("input_{i}"))),
+            ..Default::default()
+        };
+        d.dict_entries = vec![
+            named("path", V::StringValue(input.path.clone())),
+            named("format", V::StringValue(input.format.clone())),
+            named("bytes", V::UintValue(input.bytes)),
+            named("records", V::UintValue(input.records)),
+        ];
+        ann.push(d);
+    }
+    if !trace.warnings.counts.is_empty() {
+        let mut d = DebugAnnotation {
+            name_field: Some(debug_annotation::NameField::Name("warnings_by_kind".into())),
+            ..Default::default()
+        };
+        d.dict_entries = trace
+            .warnings
+            .counts
+            .iter()
+            .map(|(k, n)| named(k, V::UintValue(*n)))
+            .collect();
+        ann.push(d);
+    }
+    TracePacket {
+        timestamp: Some(ts as u64),
+        optional_trusted_packet_sequence_id: Some(seq()),
+        data: Some(trace_packet::Data::TrackEvent(TrackEvent {
+            r#type: Some(track_event::Type::Instant as i32),
+            track_uuid: Some(uuid),
+            name_field: Some(track_event::NameField::Name("provenance".into())),
+            debug_annotations: ann,
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+struct Ctx<'a> {
+    trace: &'a Trace,
+    flows: Option<&'a FlowIndex>,
+    names: &'a AnnotationNames,
+    shift: i64,
+}
+
+impl Ctx<'_> {
+    fn encode_chunk(&self, events: &[(i64, Ev)]) -> Vec<u8> {
+        let trace = self.trace;
+        let mut names = ChunkNames::new(self.names);
+        let mut body = Vec::with_capacity(events.len() * 24);
+        for &(ts, ev) in events {
+            let mut e = TrackEvent::default();
+            match ev {
+                Ev::Begin(id) | Ev::Instant(id) => {
+                    let s = trace.slice(id);
+                    e.r#type = Some(if s.kind == SliceKind::Instant {
+                        track_event::Type::Instant
+                    } else {
+                        track_event::Type::SliceBegin
+                    } as i32);
+                    e.track_uuid = Some(UUID_BASE + s.track.0 as u64);
+                    e.name_field = Some(track_event::NameField::NameIid(s.name.0 as u64 + 1));
+                    if let Some(c) = s.category {
+                        e.category_iids = vec![c.0 as u64 + 1];
+                    }
+                    e.debug_annotations = annotations::encode(trace, s.args, &mut names);
+                    if let Some(c) = s.correlation {
+                        e.correlation_id_field =
+                            Some(track_event::CorrelationIdField::CorrelationId(c));
+                    }
+                    if let Some(f) = self.flows {
+                        e.flow_ids = f.outgoing(id).to_vec();
+                        e.terminating_flow_ids = f.incoming(id).to_vec();
+                    }
+                }
+                Ev::End(id) => {
+                    e.r#type = Some(track_event::Type::SliceEnd as i32);
+                    e.track_uuid = Some(UUID_BASE + trace.slice(id).track.0 as u64);
+                }
+                Ev::Counter(i) => {
+                    let c = &trace.counters[i as usize];
+                    e.r#type = Some(track_event::Type::Counter as i32);
+                    e.track_uuid = Some(UUID_BASE + c.track.0 as u64);
+                    e.counter_value_field =
+                        Some(track_event::CounterValueField::DoubleCounterValue(c.value));
+                }
+            }
+            put(
+                &mut body,
+                &TracePacket {
+                    timestamp: Some((ts + self.shift) as u64),
+                    optional_trusted_packet_sequence_id: Some(seq()),
+                    data: Some(trace_packet::Data::TrackEvent(e)),
+                    sequence_flags: Some(SEQ_NEEDS_INCREMENTAL_STATE),
+                    ..Default::default()
+                },
+            );
+        }
+        if names.used.is_empty() {
+            return body;
+        }
+        // Define the annotation names this chunk uses before its events.
+        let mut out = Vec::with_capacity(body.len() + 64 * names.used.len());
+        put(
+            &mut out,
+            &TracePacket {
+                optional_trusted_packet_sequence_id: Some(seq()),
+                interned_data: Some(InternedData {
+                    debug_annotation_names: names
+                        .used
+                        .into_iter()
+                        .map(|(iid, name)| DebugAnnotationName {
+                            iid: Some(iid),
+                            name: Some(name),
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+                sequence_flags: Some(SEQ_NEEDS_INCREMENTAL_STATE),
+                ..Default::default()
+            },
+        );
+        out.extend_from_slice(&body);
+        out
+    }
+}
+
+/// Convenience for callers that build annotations from stored values.
+pub fn annotation_value(v: &ArgValue) -> debug_annotation::Value {
+    annotations::value_of(v)
+}
