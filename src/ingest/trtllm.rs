@@ -319,10 +319,13 @@ struct Parsed<'a> {
     details: Vec<(String, ArgValue)>,
 }
 
+/// Parses a worker record. `prefix` is its JSON path (for errors and
+/// warnings), `short` the prefix of its annotation keys (`ctx.`, `gen.`).
 fn parse_half<'a>(
     c: &Cursor,
     raw: &'a RawValue,
     prefix: &str,
+    short: &str,
     top_breakdown: Raw<'a>,
 ) -> Result<Half<'a>, InputError> {
     let rec: RecordJson<'a> = serde_json::from_str(raw.get())
@@ -345,35 +348,36 @@ fn parse_half<'a>(
     let tm_path = format!("{pm_path}.timing_metrics");
     let tm: TimingJson = c.object(pm.timing_metrics, &tm_path)?.unwrap_or_default();
     for f in WorkerField::ALL {
-        h.stamps[f as usize] = c.stamp(tm.get(f), &format!("{tm_path}.{}", f.key()))?;
+        h.stamps[f as usize] =
+            stamp_of(tm.get(f)).map_err(|m| c.error(&format!("{tm_path}.{}", f.key()), m))?;
     }
     h.has_kv = tm.kv_cache_size.is_some() || tm.kv_cache_transfer_start.is_some();
 
     let d = &mut h.details;
     if let Some(id) = &h.request_id_text {
-        d.push((format!("{prefix}request_id"), ArgValue::Str(id.clone())));
+        d.push((format!("{short}request_id"), ArgValue::Str(id.clone())));
     }
     if let Some(id) = h.ctx_request_id {
-        d.push((format!("{prefix}ctx_request_id"), ArgValue::Int(id)));
+        d.push((format!("{short}ctx_request_id"), ArgValue::Int(id)));
     }
     for (k, v) in [("first_iter", pm.first_iter), ("last_iter", pm.last_iter)] {
         if let Some(i) = c.int(v, &format!("{pm_path}.{k}"))? {
-            d.push((format!("{prefix}{k}"), ArgValue::Int(i)));
+            d.push((format!("{short}{k}"), ArgValue::Int(i)));
         }
     }
     if let Some(v) = tm.kv_cache_size.filter(|v| !is_null(v)) {
-        flatten(&format!("{prefix}kv_cache_size"), v, d);
+        flatten(&format!("{short}kv_cache_size"), v, d);
     }
     for (k, v) in [
         ("kv_cache_metrics", pm.kv_cache_metrics),
         ("speculative_decoding", pm.speculative_decoding),
     ] {
         if let Some(v) = v.filter(|v| !is_null(v)) {
-            flatten(&format!("{prefix}{k}"), v, d);
+            flatten(&format!("{short}{k}"), v, d);
         }
     }
     if let Some(v) = rec.status.filter(|v| !is_null(v)) {
-        flatten(&format!("{prefix}status"), v, d);
+        flatten(&format!("{short}status"), v, d);
     }
 
     // Time breakdown: top-level first, then perf_metrics.time_breakdown_metrics,
@@ -449,9 +453,19 @@ fn parse_record<'a>(
                 "disagg_server_first_token_ts",
             )?
         };
-        for (raw, prefix, slot) in [
-            (rec.ctx_perf_metrics, "ctx_perf_metrics.", &mut p.ctx),
-            (rec.gen_perf_metrics, "gen_perf_metrics.", &mut p.gen),
+        for (raw, prefix, short, slot) in [
+            (
+                rec.ctx_perf_metrics,
+                "ctx_perf_metrics.",
+                "ctx.",
+                &mut p.ctx,
+            ),
+            (
+                rec.gen_perf_metrics,
+                "gen_perf_metrics.",
+                "gen.",
+                &mut p.gen,
+            ),
         ] {
             match raw {
                 Some(v) if !is_null(v) => {
@@ -461,13 +475,13 @@ fn parse_record<'a>(
                             format!("expected an object or null, found {}", kind_of(v)),
                         ));
                     }
-                    *slot = Some(parse_half(c, v, prefix, None)?);
+                    *slot = Some(parse_half(c, v, prefix, short, None)?);
                 }
                 _ => {}
             }
         }
     } else if rec.perf_metrics.is_some() || rec.request_id.is_some() {
-        let half = parse_half(c, raw, "", None)?;
+        let half = parse_half(c, raw, "", "", None)?;
         if half.ctx_request_id.is_some() {
             // A disaggregated worker's own dump: a context or generation half.
             if half.has_kv {
@@ -929,6 +943,12 @@ impl<'t> Builder<'t> {
             .collect();
         req.details = self.trace.add_args(kv);
 
+        // `decode` lives apart from its parent: it names its request.
+        let key = self.trace.intern("request");
+        let decode_args = self
+            .trace
+            .add_args([(key, ArgValue::Str(req.label.clone()))]);
+
         // Slices per side.
         let parent_name = self.trace.intern(&format!("request {}", req.label));
         let cat_request = self.name("request");
@@ -996,7 +1016,7 @@ impl<'t> Builder<'t> {
                     name,
                     category: Some(cat_segment),
                     args: if seg_parent.is_none() {
-                        req.details
+                        decode_args
                     } else {
                         Args::None
                     },

@@ -33,9 +33,9 @@ use proto::{
 const SEQUENCE_ID: u32 = 1;
 const SEQ_INCREMENTAL_STATE_CLEARED: u32 = 1;
 const SEQ_NEEDS_INCREMENTAL_STATE: u32 = 2;
-/// Track uuids are `UUID_BASE + track index`; the base keeps them clear of
-/// small uuids other tools use, should traces ever be merged.
-pub const UUID_BASE: u64 = 0x6b74_0000_0000_0000;
+/// Track uuids are `UUID_BASE + track index`. Small on purpose: every event
+/// carries its track's uuid as a varint.
+pub const UUID_BASE: u64 = 1;
 /// Events per parallel encoding chunk.
 const CHUNK: usize = 1 << 15;
 

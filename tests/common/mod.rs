@@ -99,8 +99,9 @@ impl Decoded {
             .collect()
     }
 
-    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a DSlice> + 'a {
-        self.slices.iter().filter(move |s| s.name == name)
+    pub fn named(&self, name: &str) -> std::vec::IntoIter<&DSlice> {
+        let v: Vec<&DSlice> = self.slices.iter().filter(|s| s.name == name).collect();
+        v.into_iter()
     }
 
     /// Pairs (source slice, destination slice) of every flow id.
