@@ -11,6 +11,7 @@ pub mod json;
 pub mod model;
 pub mod output;
 pub mod perfetto;
+pub mod report;
 pub mod segments;
 pub mod stats;
 pub mod summary;

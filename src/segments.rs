@@ -286,7 +286,54 @@ fn absence(s: Stamp) -> Option<Absence> {
 
 /// Evaluates `seg` on `req`. The start's absence reason wins over the end's.
 pub fn evaluate(seg: &Segment, req: &Request) -> Span {
-    let (a, b) = (req.stamp(seg.start), req.stamp(seg.end));
+    span_of(req.stamp(seg.start), req.stamp(seg.end))
+}
+
+/// A request-level latency derived from two stamps, per deployment kind.
+#[derive(Clone, Copy, Debug)]
+pub struct Latency {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// (start, end) for aggregated requests.
+    pub aggregated: (Field, Field),
+    /// (start, end) for disaggregated requests.
+    pub disaggregated: (Field, Field),
+}
+
+/// Request latencies as the server side saw them. TTFT ends when the
+/// serving layer sent the first token (for non-streaming requests that
+/// stamp is the response end; FORMATS.md §1.7).
+pub const LATENCIES: &[Latency] = &[
+    Latency {
+        name: "ttft",
+        description: "Time to first token: server (or router) arrival until the first token is sent.",
+        aggregated: (Field::Ctx(W::ServerArrival), Field::Ctx(W::ServerFirstToken)),
+        disaggregated: (Field::DisaggArrival, Field::DisaggFirstToken),
+    },
+    Latency {
+        name: "e2e",
+        description: "End to end: server (or router) arrival until the last token.",
+        aggregated: (Field::Ctx(W::ServerArrival), Field::Ctx(W::LastToken)),
+        disaggregated: (Field::DisaggArrival, Field::Gen(W::LastToken)),
+    },
+];
+
+impl Latency {
+    pub fn fields(&self, kind: RequestKind) -> (Field, Field) {
+        match kind {
+            RequestKind::Aggregated => self.aggregated,
+            RequestKind::Disaggregated => self.disaggregated,
+        }
+    }
+
+    /// The latency of `req`, or why it is absent.
+    pub fn evaluate(&self, req: &Request) -> Span {
+        let (a, b) = self.fields(req.kind);
+        span_of(req.stamp(a), req.stamp(b))
+    }
+}
+
+fn span_of(a: Stamp, b: Stamp) -> Span {
     if let Some(r) = absence(a).or(absence(b)) {
         return Span::Absent(r);
     }
@@ -296,6 +343,11 @@ pub fn evaluate(seg: &Segment, req: &Request) -> Span {
     } else {
         Span::Present { start, end }
     }
+}
+
+/// When the request reached the deployment: the earliest stamp it has.
+pub fn arrival(req: &Request) -> Option<i64> {
+    req.stamps.iter().filter_map(|s| s.get()).min()
 }
 
 #[cfg(test)]
