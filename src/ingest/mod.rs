@@ -182,6 +182,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             path: input.path.display().to_string(),
             format: format.name().to_owned(),
             bytes: input.disk_bytes,
+            raw_bytes: input.bytes.len() as u64,
             records: 0,
         });
     }
