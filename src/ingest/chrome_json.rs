@@ -163,9 +163,11 @@ enum FlowPhase {
 }
 
 struct FlowEnd {
+    /// Index of its (`cat`, `id`) group, numbered in order of first sight.
+    group: u32,
     phase: FlowPhase,
-    /// Thread index, or `None` when the event names no usable thread.
-    thread: usize,
+    /// Index in `Importer::threads`.
+    thread: u32,
     ts: i64,
     enclosing: bool,
     index: u64,
@@ -193,7 +195,9 @@ struct Importer<'a, 't> {
     open: FxHashMap<usize, Vec<(i64, StrId, Option<StrId>, Args)>>,
     /// Slices per thread (by index in `threads`), for flow binding.
     by_thread: Vec<Vec<SliceId>>,
-    flows: FxHashMap<(Option<StrId>, &'a str), Vec<FlowEnd>>,
+    flow_groups: FxHashMap<(Option<StrId>, &'a str), u32>,
+    /// Flow endpoints, flat (one allocation for all groups).
+    flows: Vec<FlowEnd>,
     /// Counter tracks by (process, name, key).
     counter_tracks: FxHashMap<(usize, StrId, String), TrackId>,
     global: Option<TrackId>,
@@ -542,16 +546,16 @@ impl<'a> Importer<'a, '_> {
                 };
                 let enclosing = phase != FlowPhase::End || ev.bp.as_deref() == Some("e");
                 let cat = ev.cat.as_deref().map(|c| self.trace.intern(c));
-                self.flows
-                    .entry((cat, id.get()))
-                    .or_default()
-                    .push(FlowEnd {
-                        phase,
-                        thread: t,
-                        ts,
-                        enclosing,
-                        index,
-                    });
+                let next = self.flow_groups.len() as u32;
+                let group = *self.flow_groups.entry((cat, id.get())).or_insert(next);
+                self.flows.push(FlowEnd {
+                    group,
+                    phase,
+                    thread: t as u32,
+                    ts,
+                    enclosing,
+                    index,
+                });
             }
             other => {
                 let other = other.to_owned();
@@ -816,8 +820,8 @@ impl<'a> Importer<'a, '_> {
             );
         }
         let bind = |e: &FlowEnd| -> Option<SliceId> {
-            let v = &sorted[e.thread];
-            let me = &max_end[e.thread];
+            let v = &sorted[e.thread as usize];
+            let me = &max_end[e.thread as usize];
             // First position whose start is > ts.
             let after = v.partition_point(|&id| slices[id.index()].ts <= e.ts);
             if !e.enclosing {
@@ -841,13 +845,14 @@ impl<'a> Importer<'a, '_> {
             }
             None
         };
-        let mut groups: Vec<Vec<FlowEnd>> = std::mem::take(&mut self.flows).into_values().collect();
-        // Deterministic output: order groups by their first event.
-        groups.sort_by_key(|g| g.iter().map(|e| e.index).min());
+        self.flow_groups = FxHashMap::default();
+        let mut ends = std::mem::take(&mut self.flows);
+        // Groups in order of first sight; within a group, file order.
+        ends.sort_unstable_by_key(|e| (e.group, e.index));
         let mut new_flows = Vec::new();
         let mut unbound = Vec::new();
         let mut unmatched = Vec::new();
-        for mut g in groups {
+        for g in ends.chunk_by_mut(|a, b| a.group == b.group) {
             let pair = g.len() == 2
                 && g.iter().any(|e| e.phase == FlowPhase::Start)
                 && g.iter().any(|e| e.phase == FlowPhase::End);
@@ -857,7 +862,7 @@ impl<'a> Importer<'a, '_> {
                 g.sort_by_key(|e| (e.ts, e.phase, e.index));
             }
             let mut prev: Option<(SliceId, u64)> = None;
-            for e in &g {
+            for e in g.iter() {
                 let slice = bind(e);
                 if slice.is_none() {
                     unbound.push(e.index);
@@ -1054,7 +1059,8 @@ pub fn import(trace: &mut Trace, index: u32, input: Input) -> Result<()> {
             thread_ix: FxHashMap::default(),
             open: FxHashMap::default(),
             by_thread: Vec::new(),
-            flows: FxHashMap::default(),
+            flow_groups: FxHashMap::default(),
+            flows: Vec::new(),
             counter_tracks: FxHashMap::default(),
             global: None,
             base: None,
