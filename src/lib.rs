@@ -12,6 +12,7 @@ pub mod model;
 pub mod output;
 pub mod perfetto;
 pub mod segments;
+pub mod sql;
 pub mod stats;
 pub mod summary;
 pub mod time;
