@@ -160,7 +160,7 @@ pub fn slow_form_equivalent(sql: &str) -> Option<&'static str> {
     if !(s.contains("row_number()") && s.contains("seqnum+1")) {
         return None;
     }
-    Some(if s.starts_with("selectsum(") {
+    Some(if s.contains("selectsum(diff)") {
         "idle-total"
     } else {
         "idle-gaps"
