@@ -148,12 +148,15 @@ fn run(cli: Cli) -> Result<(), Error> {
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));
                 let input_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.bytes).sum();
+                let raw_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.raw_bytes).sum();
                 eprintln!(
-                    "wrote    {}  packets={}  bytes={} (inputs {} bytes)",
+                    "wrote    {}  packets={}  bytes={} (inputs {} bytes, {} uncompressed; output/uncompressed {:.2})",
                     output.display(),
                     stats.packets,
                     stats.bytes,
-                    input_bytes
+                    input_bytes,
+                    raw_bytes,
+                    stats.bytes as f64 / raw_bytes.max(1) as f64
                 );
             }
             Ok(())

@@ -1,6 +1,7 @@
 //! Inputs → [`Trace`]. One module per input format; formats are detected
 //! from content, never from file names.
 
+pub mod chrome_json;
 pub mod trtllm;
 
 use std::io::Read;
@@ -15,15 +16,19 @@ pub enum Format {
     /// TensorRT-LLM per-request perf metrics: `/perf_metrics` JSON arrays,
     /// benchmark_serving's `*-perf_metrics.json`, and `perf_metrics-*.jsonl`.
     TrtllmPerfMetrics,
+    /// Chrome trace-event JSON from Kineto / the PyTorch profiler / RTP-LLM
+    /// `gen_timeline`: `{"traceEvents": [...]}` or a bare event array.
+    ChromeJson,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::TrtllmPerfMetrics];
+    pub const ALL: &'static [Format] = &[Format::TrtllmPerfMetrics, Format::ChromeJson];
 
     /// Name used on the command line and in `info`.
     pub fn name(self) -> &'static str {
         match self {
             Format::TrtllmPerfMetrics => "trtllm-perf-metrics",
+            Format::ChromeJson => "chrome-json",
         }
     }
 
@@ -113,6 +118,9 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         Some(_) => return Err(err("not JSON: expected a JSON array, object or JSON Lines")),
     }
     let has = |k: &str| text.contains(k);
+    if is_chrome_json(&text) {
+        return Ok(Format::ChromeJson);
+    }
     if has("\"perf_metrics\"")
         || has("\"ctx_perf_metrics\"")
         || has("\"gen_perf_metrics\"")
@@ -126,8 +134,29 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
     ))
+}
+
+/// A Chrome trace: an object whose top level has a `traceEvents` key, or an
+/// array whose first element has a `ph` key. Looks only at the head of the
+/// file (Kineto writes `traceEvents` after `deviceProperties`, which can be
+/// long, so the object case accepts the key anywhere in the head).
+fn is_chrome_json(head: &str) -> bool {
+    let t = head.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') {
+        return t.contains("\"traceEvents\"");
+    }
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    if !rest.starts_with('{') {
+        return false;
+    }
+    // The first element's keys, up to its first closing brace.
+    let first = &rest[..rest.find('}').unwrap_or(rest.len())];
+    first.contains("\"ph\"")
 }
 
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
@@ -153,6 +182,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             path: input.path.display().to_string(),
             format: format.name().to_owned(),
             bytes: input.disk_bytes,
+            raw_bytes: input.bytes.len() as u64,
             records: 0,
         });
     }
@@ -170,6 +200,15 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
         }
         match format {
             Format::TrtllmPerfMetrics => trtllm::import(&mut trace, &mine)?,
+            // Consumes its inputs below (their buffers become blobs).
+            Format::ChromeJson => {}
+        }
+    }
+    // Chrome traces take their input by value: the buffer moves into
+    // `trace.blobs`, where the slices' raw args point.
+    for (i, (input, format)) in inputs.into_iter().enumerate() {
+        if format == Format::ChromeJson {
+            chrome_json::import(&mut trace, i as u32, input)?;
         }
     }
     Ok(trace)
