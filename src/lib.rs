@@ -13,6 +13,7 @@ pub mod output;
 pub mod perfetto;
 pub mod report;
 pub mod segments;
+pub mod sql;
 pub mod stats;
 pub mod summary;
 pub mod time;

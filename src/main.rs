@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::layout;
+use breakdown_trace::sql::{self, OutputFormat};
 use breakdown_trace::{perfetto, summary, Error};
 
 #[derive(Parser)]
@@ -44,6 +45,87 @@ enum Command {
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
     },
+    /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
+    ///
+    /// Tables are named like Perfetto trace processor's (slice, track, thread, process, args, ...)
+    /// plus request, request_segment and warning. The database is built in memory.
+    Query {
+        /// Bundled query name or FILE.sql, then the inputs. With --sql, all are inputs.
+        #[arg(required = true, value_name = "NAME|FILE.sql INPUT")]
+        args: Vec<PathBuf>,
+        /// SQL text to run instead of a named query.
+        #[arg(long)]
+        sql: Option<String>,
+        /// Output: table (default on a terminal), csv (default when piped) or json.
+        #[arg(long = "format", value_parser = parse_output)]
+        output_format: Option<OutputFormat>,
+        /// Bind a named parameter `:KEY` (e.g. `--param n=20` for slow-requests).
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// Force the input format instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+    },
+    /// List the bundled queries with what each answers.
+    Queries,
+    /// Write the inputs as a SQLite database any sqlite3 client can open.
+    Db {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output database file (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+fn parse_output(s: &str) -> Result<OutputFormat, String> {
+    OutputFormat::from_name(s)
+        .ok_or_else(|| format!("unknown output format `{s}`; known: table, csv, json"))
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))?;
+    Ok((k.trim_start_matches(':').to_owned(), v.to_owned()))
+}
+
+/// Where the SQL of `query` comes from: (name for errors, SQL text, inputs).
+fn query_source(
+    args: Vec<PathBuf>,
+    sql: Option<String>,
+) -> Result<(String, String, Vec<PathBuf>), Error> {
+    if let Some(text) = sql {
+        return Ok(("--sql".to_owned(), text, args));
+    }
+    let mut it = args.into_iter();
+    let first = it.next().expect("clap requires one argument");
+    let inputs: Vec<PathBuf> = it.collect();
+    if inputs.is_empty() {
+        return Err(Error::Usage(
+            "query: give a query (bundled NAME or FILE.sql) and at least one INPUT".into(),
+        ));
+    }
+    let label = first.display().to_string();
+    if let Some(b) = sql::Bundled::find(&label) {
+        return Ok((b.name.to_owned(), b.sql.to_owned(), inputs));
+    }
+    if label.ends_with(".sql") || first.is_file() {
+        let text = std::fs::read_to_string(&first).map_err(|source| Error::Read {
+            path: first.clone(),
+            source,
+        })?;
+        return Ok((label, text, inputs));
+    }
+    let names: Vec<&str> = sql::BUNDLED.iter().map(|b| b.name).collect();
+    Err(Error::Usage(format!(
+        "unknown query `{label}`: not a bundled query ({}) and not a .sql file",
+        names.join(", ")
+    )))
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -83,6 +165,66 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut trace = ingest::load(&inputs, format)?;
             layout::lay_out(&mut trace);
             print!("{}", summary::summarize(&trace));
+            Ok(())
+        }
+        Command::Query {
+            args,
+            sql: text,
+            output_format,
+            params,
+            input_format,
+        } => {
+            use std::io::{IsTerminal, Write};
+            let (name, text, inputs) = query_source(args, text)?;
+            let mut trace = ingest::load(&inputs, input_format)?;
+            let db = sql::Database::in_memory(&mut trace)?;
+            if let Some(fast) = sql::slow_form_equivalent(&text) {
+                let n = db.kernel_count();
+                if n >= sql::SLOW_FORM_KERNELS {
+                    eprintln!(
+                        "hint: this query joins a ROW_NUMBER() sequence to itself, which takes O(n\u{b2}) time \
+                         in SQLite ({n} kernels here); `breakdown-trace query {fast}` gives the same rows with LAG()"
+                    );
+                }
+            }
+            let rows = db.run(&name, &text, &params)?;
+            // Aligned table on a terminal, CSV when piped or redirected.
+            let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Csv
+            });
+            let out = sql::render(&rows, format);
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            Ok(())
+        }
+        Command::Queries => {
+            let width = sql::BUNDLED.iter().map(|b| b.name.len()).max().unwrap_or(0);
+            for b in sql::BUNDLED {
+                println!("{:width$}  {}", b.name, b.description());
+            }
+            Ok(())
+        }
+        Command::Db {
+            inputs,
+            output,
+            format,
+            quiet,
+        } => {
+            let mut trace = ingest::load(&inputs, format)?;
+            let stats = sql::write_db(&mut trace, &output)?;
+            if !quiet {
+                eprint!("{}", summary::summarize(&trace));
+                eprintln!(
+                    "wrote    {}  slices={}  args={}  requests={}  rows={}",
+                    output.display(),
+                    stats.slices,
+                    stats.args,
+                    stats.requests,
+                    stats.rows
+                );
+            }
             Ok(())
         }
     }
