@@ -1,7 +1,12 @@
 //! Inputs → [`Trace`]. One module per input format; formats are detected
 //! from content, never from file names.
 
+pub mod aiperf;
+pub mod client;
+pub mod iter_stats;
+pub mod jsonrec;
 pub mod trtllm;
+pub mod vllm;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,15 +20,29 @@ pub enum Format {
     /// TensorRT-LLM per-request perf metrics: `/perf_metrics` JSON arrays,
     /// benchmark_serving's `*-perf_metrics.json`, and `perf_metrics-*.jsonl`.
     TrtllmPerfMetrics,
+    /// TensorRT-LLM iteration statistics (`GET /metrics` JSON arrays).
+    TrtllmIterationStats,
+    /// aiperf per-request export (`profile_export.jsonl`), both schemas.
+    Aiperf,
+    /// `vllm bench serve --save-detailed` result JSON.
+    VllmBench,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::TrtllmPerfMetrics];
+    pub const ALL: &'static [Format] = &[
+        Format::TrtllmPerfMetrics,
+        Format::TrtllmIterationStats,
+        Format::Aiperf,
+        Format::VllmBench,
+    ];
 
     /// Name used on the command line and in `info`.
     pub fn name(self) -> &'static str {
         match self {
             Format::TrtllmPerfMetrics => "trtllm-perf-metrics",
+            Format::TrtllmIterationStats => "trtllm-iteration-stats",
+            Format::Aiperf => "aiperf",
+            Format::VllmBench => "vllm-bench",
         }
     }
 
@@ -113,6 +132,25 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         Some(_) => return Err(err("not JSON: expected a JSON array, object or JSON Lines")),
     }
     let has = |k: &str| text.contains(k);
+    if has("\"metadata\"")
+        && (has("\"x_request_id\"")
+            || has("\"request_start_ns\"")
+            || has("\"timestamp_ns\"")
+            || has("\"benchmark_phase\"")
+            || has("\"credit_phase\""))
+    {
+        return Ok(Format::Aiperf);
+    }
+    if has("\"iterLatencyMS\"")
+        || has("\"kvCacheStats\"")
+        || has("\"numActiveRequests\"")
+        || has("\"inflightBatchingStats\"")
+    {
+        return Ok(Format::TrtllmIterationStats);
+    }
+    if has("\"ttfts\"") || (has("\"mean_ttft_ms\"") && has("\"completed\"")) {
+        return Ok(Format::VllmBench);
+    }
     if has("\"perf_metrics\"")
         || has("\"ctx_perf_metrics\"")
         || has("\"gen_perf_metrics\"")
@@ -126,7 +164,7 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`) or a vLLM bench result (`ttfts`); use --format to force one",
     ))
 }
 
@@ -154,6 +192,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             format: format.name().to_owned(),
             bytes: input.disk_bytes,
             records: 0,
+            time_shift_ns: 0,
         });
     }
     // Group by format: an importer sees all its inputs at once (TRT-LLM
@@ -169,7 +208,23 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             continue;
         }
         match format {
-            Format::TrtllmPerfMetrics => trtllm::import(&mut trace, &mine)?,
+            Format::TrtllmPerfMetrics => {
+                let mark = trace.mark();
+                trtllm::import(&mut trace, &mine)?;
+                trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
+            }
+            // One clock per input: import (and record) each on its own.
+            Format::TrtllmIterationStats | Format::Aiperf | Format::VllmBench => {
+                for &(i, input) in &mine {
+                    let mark = trace.mark();
+                    match format {
+                        Format::TrtllmIterationStats => iter_stats::import(&mut trace, &[(i, input)])?,
+                        Format::Aiperf => aiperf::import(&mut trace, i, input)?,
+                        _ => vllm::import(&mut trace, i, input)?,
+                    }
+                    trace.record_source(vec![i], mark);
+                }
+            }
         }
     }
     Ok(trace)
