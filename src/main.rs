@@ -105,9 +105,9 @@ impl AlignArgs {
             .map(|s| (s, "--shift", true))
             .chain(self.align.iter().map(|s| (s, "--align", false)));
         for (spec, opt, is_shift) in specs {
-            let (who, amount) = spec.rsplit_once('=').ok_or_else(|| {
-                Error::Usage(format!("{opt} {spec}: expected INPUT=DURATION"))
-            })?;
+            let (who, amount) = spec
+                .rsplit_once('=')
+                .ok_or_else(|| Error::Usage(format!("{opt} {spec}: expected INPUT=DURATION")))?;
             let index = match who.parse::<usize>() {
                 Ok(i) => i,
                 Err(_) => inputs

@@ -89,7 +89,13 @@ fn table(rows: &[StatRow]) -> String {
         cells.push(c);
     }
     let widths: Vec<usize> = (0..cells[0].len())
-        .map(|i| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for c in &cells {
@@ -129,7 +135,11 @@ fn csv(rows: &[StatRow]) -> String {
             r.count().to_string(),
         ];
         // Full precision (shortest round-trip) for machine consumers.
-        c.extend(r.values().into_iter().map(|v| v.map_or(String::new(), |x| x.to_string())));
+        c.extend(
+            r.values()
+                .into_iter()
+                .map(|v| v.map_or(String::new(), |x| x.to_string())),
+        );
         let _ = writeln!(out, "{}", c.join(","));
     }
     out

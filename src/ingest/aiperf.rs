@@ -83,7 +83,10 @@ fn parse_record<'a>(
     trace: &mut Trace,
 ) -> Result<Parsed<'a>, InputError> {
     if !raw.get().starts_with('{') {
-        return Err(c.error("", format!("expected a record object, found {}", kind_of(raw))));
+        return Err(c.error(
+            "",
+            format!("expected a record object, found {}", kind_of(raw)),
+        ));
     }
     let rec: RecordJson = c.parse(raw, "")?;
     let mut req = ClientRequest {
@@ -115,7 +118,12 @@ fn parse_record<'a>(
             c.parse::<Pairs>(m, "metadata")?.0
         }
         _ => {
-            c.warn(trace, "missing_metadata", "metadata", "record has no metadata");
+            c.warn(
+                trace,
+                "missing_metadata",
+                "metadata",
+                "record has no metadata",
+            );
             Vec::new()
         }
     };
@@ -192,37 +200,48 @@ fn parse_record<'a>(
     };
     if let Some(m) = rec.metrics.filter(|m| !is_null(m)) {
         if !m.get().starts_with('{') {
-            return Err(c.error("metrics", format!("expected an object, found {}", kind_of(m))));
+            return Err(c.error(
+                "metrics",
+                format!("expected an object, found {}", kind_of(m)),
+            ));
         }
         let Pairs(pairs) = c.parse::<Pairs>(m, "metrics")?;
         for (tag, v) in pairs {
             let field = format!("metrics.{tag}");
             if !v.get().starts_with('{') {
-                return Err(c.error(&field, format!("expected {{value, unit}}, found {}", kind_of(v))));
+                return Err(c.error(
+                    &field,
+                    format!("expected {{value, unit}}, found {}", kind_of(v)),
+                ));
             }
             let mj: MetricJson = c.parse(v, &field)?;
             let unit = c
                 .string(mj.unit, &format!("{field}.unit"))?
                 .unwrap_or_default();
             let Some(value) = mj.value.filter(|v| !is_null(v)) else {
-                c.warn(trace, "null_metric", &format!("{field}.value"), "metric without a value");
+                c.warn(
+                    trace,
+                    "null_metric",
+                    &format!("{field}.value"),
+                    "metric without a value",
+                );
                 continue;
             };
             let vfield = format!("{field}.value");
-            let (mv, items) = if value.get().starts_with('[') {
-                let items: Vec<&RawValue> = c.parse(value, &vfield)?;
-                let mut nums = Vec::with_capacity(items.len());
-                for (i, it) in items.iter().enumerate() {
-                    nums.push(
-                        c.number(Some(it), &format!("{vfield}[{i}]"))?
-                            .ok_or_else(|| c.error(&format!("{vfield}[{i}]"), "null in a metric list"))?,
-                    );
-                }
-                (MetricValue::List(nums), Some(items))
-            } else {
-                let n = c.number(Some(value), &vfield)?.expect("not null");
-                (MetricValue::Number(n), None)
-            };
+            let (mv, items) =
+                if value.get().starts_with('[') {
+                    let items: Vec<&RawValue> = c.parse(value, &vfield)?;
+                    let mut nums = Vec::with_capacity(items.len());
+                    for (i, it) in items.iter().enumerate() {
+                        nums.push(c.number(Some(it), &format!("{vfield}[{i}]"))?.ok_or_else(
+                            || c.error(&format!("{vfield}[{i}]"), "null in a metric list"),
+                        )?);
+                    }
+                    (MetricValue::List(nums), Some(items))
+                } else {
+                    let n = c.number(Some(value), &vfield)?.expect("not null");
+                    (MetricValue::Number(n), None)
+                };
             if let Some(i) = out.req.metrics.iter().position(|x| x.tag == tag) {
                 c.warn(
                     trace,
@@ -235,9 +254,7 @@ fn parse_record<'a>(
             match (tag.as_ref(), items) {
                 ("ttft" | "time_to_first_token", None) => out.ttft = Some((value, unit.clone())),
                 ("request_latency", None) => out.latency = Some((value, unit.clone())),
-                ("max_response_timestamp", None) => {
-                    out.max_response = Some((value, unit.clone()))
-                }
+                ("max_response_timestamp", None) => out.max_response = Some((value, unit.clone())),
                 ("inter_chunk_latency", Some(items)) => out.icl = Some((items, unit.clone())),
                 _ => {}
             }
@@ -248,7 +265,12 @@ fn parse_record<'a>(
             });
         }
     } else if out.req.status == ClientStatus::Ok {
-        c.warn(trace, "missing_metrics", "metrics", "successful record without metrics");
+        c.warn(
+            trace,
+            "missing_metrics",
+            "metrics",
+            "successful record without metrics",
+        );
     }
     out.req.end_ns = end_ns;
     Ok(out)
@@ -273,7 +295,12 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
         if let Some((items, unit)) = &p.icl {
             let mut t = first;
             for (i, it) in items.iter().enumerate() {
-                t += to_ns(c, it, unit, &format!("metrics.inter_chunk_latency.value[{i}]"))?;
+                t += to_ns(
+                    c,
+                    it,
+                    unit,
+                    &format!("metrics.inter_chunk_latency.value[{i}]"),
+                )?;
                 p.req.chunk_ns.push(t);
             }
         }
@@ -309,7 +336,12 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
     let text = input.text()?;
     let recs = records(input, text)?;
     trace.provenance.inputs[index as usize].records = recs.len() as u64;
-    let track = client_track(trace, &input.path, "aiperf", "Unix-epoch ns (aiperf MonotonicClock)");
+    let track = client_track(
+        trace,
+        &input.path,
+        "aiperf",
+        "Unix-epoch ns (aiperf MonotonicClock)",
+    );
     for (position, raw) in recs {
         let c = Cursor {
             path: &input.path,

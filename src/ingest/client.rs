@@ -22,9 +22,10 @@ pub const CORRELATION_BASE: u64 = 1 << 40;
 
 /// Makes the track group of one client input.
 pub fn client_track(trace: &mut Trace, path: &Path, tool: &str, clock: &str) -> TrackId {
-    let file = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let name = trace.intern(&format!("client: {file}"));
     let mut t = Track::new(name, None, TrackKind::Plain);
     t.lanes = LanePolicy::Exclusive;

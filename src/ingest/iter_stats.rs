@@ -208,11 +208,7 @@ fn series_of(it: &Iteration) -> Option<String> {
     }
 }
 
-fn parse_record(
-    c: &Cursor,
-    raw: &RawValue,
-    trace: &mut Trace,
-) -> Result<Iteration, InputError> {
+fn parse_record(c: &Cursor, raw: &RawValue, trace: &mut Trace) -> Result<Iteration, InputError> {
     if !raw.get().starts_with('{') {
         return Err(c.error(
             "",
@@ -233,8 +229,14 @@ fn parse_record(
     let mut seen_keys: FxHashSet<&str> = FxHashSet::default();
     for (k, v) in &pairs {
         if !seen_keys.insert(k.as_ref()) {
-            c.warn(trace, "duplicate_key", k, "key appears twice; the last value is used");
-            it.fields.retain(|(f, _)| f != k && !f.starts_with(&format!("{k}.")));
+            c.warn(
+                trace,
+                "duplicate_key",
+                k,
+                "key appears twice; the last value is used",
+            );
+            it.fields
+                .retain(|(f, _)| f != k && !f.starts_with(&format!("{k}.")));
         }
         match k.as_ref() {
             "requestStats" => {
@@ -254,7 +256,8 @@ fn parse_record(
             "timestamp" => {
                 it.timestamp_text = c.string(Some(v), "timestamp")?;
                 if let Some(t) = &it.timestamp_text {
-                    it.fields.push(("timestamp".into(), ArgValue::Str(t.clone())));
+                    it.fields
+                        .push(("timestamp".into(), ArgValue::Str(t.clone())));
                 }
             }
             key => {
@@ -324,9 +327,11 @@ fn parse_record(
 
 /// Finds or makes the group track (shared by all iteration-stats inputs).
 fn group_track(trace: &mut Trace, name: &str, parent: Option<TrackId>) -> TrackId {
-    if let Some(i) = trace.tracks.iter().position(|t| {
-        t.parent == parent && t.kind == TrackKind::Plain && trace.str(t.name) == name
-    }) {
+    if let Some(i) = trace
+        .tracks
+        .iter()
+        .position(|t| t.parent == parent && t.kind == TrackKind::Plain && trace.str(t.name) == name)
+    {
         return TrackId(i as u32);
     }
     let id = trace.intern(name);
@@ -445,8 +450,10 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
             }
         }
     }
-    let paths: FxHashMap<u32, &std::path::Path> =
-        inputs.iter().map(|(i, inp)| (*i, inp.path.as_path())).collect();
+    let paths: FxHashMap<u32, &std::path::Path> = inputs
+        .iter()
+        .map(|(i, inp)| (*i, inp.path.as_path()))
+        .collect();
     for it in &parsed {
         let Some(ts) = it.ts else { continue };
         let s = series_of(it);
@@ -456,7 +463,11 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
             };
             match spec.keys.iter().find_map(|k| it.number(k)) {
                 Some(v) => {
-                    let value = if spec.unit == Unit::MsAsNs { v * 1e6 } else { v };
+                    let value = if spec.unit == Unit::MsAsNs {
+                        v * 1e6
+                    } else {
+                        v
+                    };
                     trace.counters.push(Counter { track, ts, value });
                 }
                 None => {
@@ -467,10 +478,15 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
                     });
                     if !parent_null {
                         let c = Cursor {
-                            path: paths.get(&it.input).copied().unwrap_or(std::path::Path::new("")),
+                            path: paths
+                                .get(&it.input)
+                                .copied()
+                                .unwrap_or(std::path::Path::new("")),
                             input: it.input,
                             position: match it.location {
-                                crate::model::Location::Index(i) => crate::error::Position::Record(i),
+                                crate::model::Location::Index(i) => {
+                                    crate::error::Position::Record(i)
+                                }
                                 crate::model::Location::Line(l) => crate::error::Position::Line(l),
                                 crate::model::Location::File => crate::error::Position::File,
                             },
@@ -479,7 +495,10 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
                             trace,
                             "missing_value",
                             spec.keys[0],
-                            format!("no value for `{}` in this iteration (other iterations have one)", spec.name),
+                            format!(
+                                "no value for `{}` in this iteration (other iterations have one)",
+                                spec.name
+                            ),
                         );
                     }
                 }

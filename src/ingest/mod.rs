@@ -218,7 +218,9 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
                 for &(i, input) in &mine {
                     let mark = trace.mark();
                     match format {
-                        Format::TrtllmIterationStats => iter_stats::import(&mut trace, &[(i, input)])?,
+                        Format::TrtllmIterationStats => {
+                            iter_stats::import(&mut trace, &[(i, input)])?
+                        }
                         Format::Aiperf => aiperf::import(&mut trace, i, input)?,
                         _ => vllm::import(&mut trace, i, input)?,
                     }

@@ -45,10 +45,17 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
         input: index,
         position: Position::File,
     };
-    let top: &RawValue = serde_json::from_str(body).map_err(|e| InputError::json(&input.path, &e))?;
+    let top: &RawValue =
+        serde_json::from_str(body).map_err(|e| InputError::json(&input.path, &e))?;
     if !top.get().starts_with('{') {
         return Err(file
-            .error("", format!("expected a vLLM bench result object, found {}", kind_of(top)))
+            .error(
+                "",
+                format!(
+                    "expected a vLLM bench result object, found {}",
+                    kind_of(top)
+                ),
+            )
             .into());
     }
     let Pairs(pairs) = file.parse::<Pairs>(top, "")?;
@@ -185,7 +192,10 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
                         .ok_or_else(|| c.error(&f, "null in a list"))?,
                 );
                 if *k == "itls" {
-                    gaps_ns.push(time::to_ns(it.get(), Unit::Seconds).map_err(|e| c.error(&f, e.to_string()))?);
+                    gaps_ns.push(
+                        time::to_ns(it.get(), Unit::Seconds)
+                            .map_err(|e| c.error(&f, e.to_string()))?,
+                    );
                 }
             }
             req.metrics.push(Metric {
@@ -222,7 +232,12 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
                 }
             }
             if req.end_ns.is_none() {
-                c.warn(trace, "missing_end", "latencies", "no latency; shown as an instant at its start");
+                c.warn(
+                    trace,
+                    "missing_end",
+                    "latencies",
+                    "no latency; shown as an instant at its start",
+                );
             }
         }
         add_request_slices(trace, &c, track, req);
