@@ -70,6 +70,10 @@ pub enum Error {
     Usage(String),
     #[error("SQL: {0}")]
     Sql(String),
+    /// A query failed: names the query (bundled name, file or `--sql`) and
+    /// carries SQLite's message.
+    #[error("query `{query}`: {message}")]
+    Query { query: String, message: String },
 }
 
 impl Error {

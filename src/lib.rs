@@ -13,6 +13,7 @@ pub mod model;
 pub mod output;
 pub mod perfetto;
 pub mod segments;
+pub mod sql;
 pub mod stat_table;
 pub mod stats;
 pub mod summary;

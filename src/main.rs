@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
 use breakdown_trace::model::{layout, Trace};
-use breakdown_trace::stat_table::{self, OutputFormat};
+use breakdown_trace::sql::{self, OutputFormat};
+use breakdown_trace::stat_table;
 use breakdown_trace::{client_stats, perfetto, summary, Error};
 
 #[derive(Parser)]
@@ -65,6 +66,45 @@ enum Command {
         /// Count warmup records too.
         #[arg(long)]
         include_warmup: bool,
+    },
+    /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
+    ///
+    /// Tables are named like Perfetto trace processor's (slice, track, thread, process, args, ...)
+    /// plus request, request_segment and warning. The database is built in memory.
+    Query {
+        /// Bundled query name or FILE.sql, then the inputs. With --sql, all are inputs.
+        #[arg(required = true, value_name = "NAME|FILE.sql INPUT")]
+        args: Vec<PathBuf>,
+        /// SQL text to run instead of a named query.
+        #[arg(long)]
+        sql: Option<String>,
+        /// Output: table (default on a terminal), csv (default when piped) or json.
+        #[arg(long = "format", value_parser = parse_output)]
+        output_format: Option<OutputFormat>,
+        /// Bind a named parameter `:KEY` (e.g. `--param n=20` for slow-requests).
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// Force the input format instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+        #[command(flatten)]
+        align: AlignArgs,
+    },
+    /// List the bundled queries with what each answers.
+    Queries,
+    /// Write the inputs as a SQLite database any sqlite3 client can open.
+    Db {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output database file (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        align: AlignArgs,
     },
 }
 
@@ -154,6 +194,52 @@ fn load_aligned(
     Ok(trace)
 }
 
+fn parse_output(s: &str) -> Result<OutputFormat, String> {
+    OutputFormat::from_name(s)
+        .ok_or_else(|| format!("unknown output format `{s}`; known: table, csv, json"))
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))?;
+    Ok((k.trim_start_matches(':').to_owned(), v.to_owned()))
+}
+
+/// Where the SQL of `query` comes from: (name for errors, SQL text, inputs).
+fn query_source(
+    args: Vec<PathBuf>,
+    sql: Option<String>,
+) -> Result<(String, String, Vec<PathBuf>), Error> {
+    if let Some(text) = sql {
+        return Ok(("--sql".to_owned(), text, args));
+    }
+    let mut it = args.into_iter();
+    let first = it.next().expect("clap requires one argument");
+    let inputs: Vec<PathBuf> = it.collect();
+    if inputs.is_empty() {
+        return Err(Error::Usage(
+            "query: give a query (bundled NAME or FILE.sql) and at least one INPUT".into(),
+        ));
+    }
+    let label = first.display().to_string();
+    if let Some(b) = sql::Bundled::find(&label) {
+        return Ok((b.name.to_owned(), b.sql.to_owned(), inputs));
+    }
+    if label.ends_with(".sql") || first.is_file() {
+        let text = std::fs::read_to_string(&first).map_err(|source| Error::Read {
+            path: first.clone(),
+            source,
+        })?;
+        return Ok((label, text, inputs));
+    }
+    let names: Vec<&str> = sql::BUNDLED.iter().map(|b| b.name).collect();
+    Err(Error::Usage(format!(
+        "unknown query `{label}`: not a bundled query ({}) and not a .sql file",
+        names.join(", ")
+    )))
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
@@ -175,12 +261,15 @@ fn run(cli: Cli) -> Result<(), Error> {
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));
                 let input_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.bytes).sum();
+                let raw_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.raw_bytes).sum();
                 eprintln!(
-                    "wrote    {}  packets={}  bytes={} (inputs {} bytes)",
+                    "wrote    {}  packets={}  bytes={} (inputs {} bytes, {} uncompressed; output/uncompressed {:.2})",
                     output.display(),
                     stats.packets,
                     stats.bytes,
-                    input_bytes
+                    input_bytes,
+                    raw_bytes,
+                    stats.bytes as f64 / raw_bytes.max(1) as f64
                 );
             }
             Ok(())
@@ -210,15 +299,77 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ));
             }
             let f = match format {
-                StatsFormat::Table => OutputFormat::Table,
-                StatsFormat::Csv => OutputFormat::Csv,
-                StatsFormat::Json => OutputFormat::Json,
+                StatsFormat::Table => stat_table::OutputFormat::Table,
+                StatsFormat::Csv => stat_table::OutputFormat::Csv,
+                StatsFormat::Json => stat_table::OutputFormat::Json,
             };
             print!("{}", stat_table::render(&rows, f));
             if trace.warnings.total() > 0 {
                 eprintln!(
                     "warnings {} (run `info` for details)",
                     trace.warnings.total()
+                );
+            }
+            Ok(())
+        }
+        Command::Query {
+            args,
+            sql: text,
+            output_format,
+            params,
+            input_format,
+            align,
+        } => {
+            use std::io::{IsTerminal, Write};
+            let (name, text, inputs) = query_source(args, text)?;
+            let mut trace = load_aligned(&inputs, input_format, &align)?;
+            let db = sql::Database::in_memory(&mut trace)?;
+            if let Some(fast) = sql::slow_form_equivalent(&text) {
+                let n = db.kernel_count();
+                if n >= sql::SLOW_FORM_KERNELS {
+                    eprintln!(
+                        "hint: this query joins a ROW_NUMBER() sequence to itself, which takes O(n\u{b2}) time \
+                         in SQLite ({n} kernels here); `breakdown-trace query {fast}` gives the same rows with LAG()"
+                    );
+                }
+            }
+            let rows = db.run(&name, &text, &params)?;
+            // Aligned table on a terminal, CSV when piped or redirected.
+            let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Csv
+            });
+            let out = sql::render(&rows, format);
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            Ok(())
+        }
+        Command::Queries => {
+            let width = sql::BUNDLED.iter().map(|b| b.name.len()).max().unwrap_or(0);
+            for b in sql::BUNDLED {
+                println!("{:width$}  {}", b.name, b.description());
+            }
+            Ok(())
+        }
+        Command::Db {
+            inputs,
+            output,
+            format,
+            quiet,
+            align,
+        } => {
+            let mut trace = load_aligned(&inputs, format, &align)?;
+            let stats = sql::write_db(&mut trace, &output)?;
+            if !quiet {
+                eprint!("{}", summary::summarize(&trace));
+                eprintln!(
+                    "wrote    {}  slices={}  args={}  requests={}  rows={}",
+                    output.display(),
+                    stats.slices,
+                    stats.args,
+                    stats.requests,
+                    stats.rows
                 );
             }
             Ok(())

@@ -13,8 +13,8 @@ pub fn summarize(trace: &Trace) -> String {
     for i in &p.inputs {
         let _ = writeln!(
             out,
-            "input    {}  format={}  bytes={}  records={}",
-            i.path, i.format, i.bytes, i.records
+            "input    {}  format={}  bytes={}  uncompressed={}  records={}",
+            i.path, i.format, i.bytes, i.raw_bytes, i.records
         );
     }
     if let Some((lo, hi)) = trace.time_range() {

@@ -2,6 +2,7 @@
 //! from content, never from file names.
 
 pub mod aiperf;
+pub mod chrome_json;
 pub mod client;
 pub mod iter_stats;
 pub mod jsonrec;
@@ -26,6 +27,9 @@ pub enum Format {
     Aiperf,
     /// `vllm bench serve --save-detailed` result JSON.
     VllmBench,
+    /// Chrome trace-event JSON from Kineto / the PyTorch profiler / RTP-LLM
+    /// `gen_timeline`: `{"traceEvents": [...]}` or a bare event array.
+    ChromeJson,
 }
 
 impl Format {
@@ -34,6 +38,7 @@ impl Format {
         Format::TrtllmIterationStats,
         Format::Aiperf,
         Format::VllmBench,
+        Format::ChromeJson,
     ];
 
     /// Name used on the command line and in `info`.
@@ -43,6 +48,7 @@ impl Format {
             Format::TrtllmIterationStats => "trtllm-iteration-stats",
             Format::Aiperf => "aiperf",
             Format::VllmBench => "vllm-bench",
+            Format::ChromeJson => "chrome-json",
         }
     }
 
@@ -132,6 +138,9 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         Some(_) => return Err(err("not JSON: expected a JSON array, object or JSON Lines")),
     }
     let has = |k: &str| text.contains(k);
+    if is_chrome_json(&text) {
+        return Ok(Format::ChromeJson);
+    }
     if has("\"metadata\"")
         && (has("\"x_request_id\"")
             || has("\"request_start_ns\"")
@@ -164,8 +173,29 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`) or a vLLM bench result (`ttfts`); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
     ))
+}
+
+/// A Chrome trace: an object whose top level has a `traceEvents` key, or an
+/// array whose first element has a `ph` key. Looks only at the head of the
+/// file (Kineto writes `traceEvents` after `deviceProperties`, which can be
+/// long, so the object case accepts the key anywhere in the head).
+fn is_chrome_json(head: &str) -> bool {
+    let t = head.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') {
+        return t.contains("\"traceEvents\"");
+    }
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    if !rest.starts_with('{') {
+        return false;
+    }
+    // The first element's keys, up to its first closing brace.
+    let first = &rest[..rest.find('}').unwrap_or(rest.len())];
+    first.contains("\"ph\"")
 }
 
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
@@ -191,6 +221,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             path: input.path.display().to_string(),
             format: format.name().to_owned(),
             bytes: input.disk_bytes,
+            raw_bytes: input.bytes.len() as u64,
             records: 0,
             time_shift_ns: 0,
         });
@@ -227,6 +258,17 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
                     trace.record_source(vec![i], mark);
                 }
             }
+            // Consumes its inputs below (their buffers become blobs).
+            Format::ChromeJson => {}
+        }
+    }
+    // Chrome traces take their input by value: the buffer moves into
+    // `trace.blobs`, where the slices' raw args point.
+    for (i, (input, format)) in inputs.into_iter().enumerate() {
+        if format == Format::ChromeJson {
+            let mark = trace.mark();
+            chrome_json::import(&mut trace, i as u32, input)?;
+            trace.record_source(vec![i as u32], mark);
         }
     }
     Ok(trace)

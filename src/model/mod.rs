@@ -309,6 +309,8 @@ pub struct InputInfo {
     pub format: String,
     /// Bytes as read from disk (compressed size for `.gz`).
     pub bytes: u64,
+    /// Bytes after inflating gzip (equal to `bytes` for plain files).
+    pub raw_bytes: u64,
     /// Records (requests, events, iterations) read from it.
     pub records: u64,
     /// Added to every timestamp of this input by `--shift`/`--align` (ns).

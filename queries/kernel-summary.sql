@@ -1,0 +1,26 @@
+-- GPU kernel summary shaped like `nsys stats --report cuda_gpu_kern_sum`: one row per kernel name.
+-- Over slices with category 'kernel' (memcpy/memset excluded, as in nsys), all devices and streams.
+-- Columns: Time (%) = share of the total kernel time; Total Time, Avg, Med (median, numpy-linear), Min, Max,
+-- StdDev (sample standard deviation, n-1; 0 for one instance) — all ns; Instances; Name.
+-- Ordered by total time, largest first (ties by name).
+WITH k AS (
+  SELECT name, dur, AVG(dur) OVER (PARTITION BY name) AS mean FROM slice WHERE category = 'kernel'
+),
+per AS (
+  SELECT name, SUM(dur) AS total, COUNT(*) AS n, AVG(dur) AS avg, median(dur) AS med,
+         MIN(dur) AS min, MAX(dur) AS max,
+         CASE WHEN COUNT(*) > 1 THEN sqrt(SUM((dur - mean) * (dur - mean)) / (COUNT(*) - 1)) ELSE 0.0 END AS sd
+  FROM k
+  GROUP BY name
+)
+SELECT ROUND(100.0 * total / (SELECT SUM(total) FROM per), 1) AS "Time (%)",
+       total AS "Total Time (ns)",
+       n AS "Instances",
+       ROUND(avg, 1) AS "Avg (ns)",
+       ROUND(med, 1) AS "Med (ns)",
+       min AS "Min (ns)",
+       max AS "Max (ns)",
+       ROUND(sd, 1) AS "StdDev (ns)",
+       name AS "Name"
+FROM per
+ORDER BY total DESC, name;

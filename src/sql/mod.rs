@@ -1,0 +1,225 @@
+//! The SQL layer: an embedded SQLite whose tables look like Perfetto trace
+//! processor's (see [`schema`]), bundled queries (`queries/*.sql`, embedded
+//! at build time), the `median`/`percentile` functions and result output.
+//!
+//! Queries run on a database built for them (in memory); user files are
+//! written only by [`write_db`], atomically.
+
+pub mod format;
+pub mod functions;
+pub mod load;
+pub mod schema;
+
+use std::path::Path;
+
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::types::Value;
+use rusqlite::{Batch, Connection};
+
+use crate::error::{Error, Result};
+use crate::model::Trace;
+
+pub use format::{render, OutputFormat, Rows};
+pub use load::LoadStats;
+
+/// A bundled query: `queries/<name>.sql`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bundled {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! bundled {
+    ($($name:literal),* $(,)?) => {
+        &[$(Bundled { name: $name, sql: include_str!(concat!("../../queries/", $name, ".sql")) }),*]
+    };
+}
+
+/// Every bundled query, in the order `queries` lists them.
+pub const BUNDLED: &[Bundled] = bundled!(
+    "kernel-stats",
+    "idle-gaps",
+    "idle-total",
+    "gpu-idle",
+    "kernel-summary",
+    "segment-stats",
+    "latency",
+    "slow-requests",
+);
+
+impl Bundled {
+    pub fn find(name: &str) -> Option<Bundled> {
+        BUNDLED.iter().copied().find(|b| b.name == name)
+    }
+
+    /// The first line of the leading comment (what the query answers).
+    pub fn description(&self) -> String {
+        self.sql
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--").map(|s| s.trim().to_owned()))
+            .unwrap_or_default()
+    }
+}
+
+/// A loaded database.
+pub struct Database {
+    pub conn: Connection,
+    pub stats: LoadStats,
+}
+
+fn sql_err(query: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::Query {
+        query: query.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn load_err(e: rusqlite::Error) -> Error {
+    Error::Sql(format!("building the database: {e}"))
+}
+
+impl Database {
+    /// Builds an in-memory database from `trace`.
+    pub fn in_memory(trace: &mut Trace) -> Result<Database> {
+        let mut conn = Connection::open_in_memory().map_err(load_err)?;
+        let stats = load::load(&mut conn, trace).map_err(load_err)?;
+        functions::register(&conn).map_err(load_err)?;
+        Ok(Database { conn, stats })
+    }
+
+    /// Runs every statement of `sql`; returns the rows of the last one that
+    /// returns columns. Named parameters (`:name`) are bound from `params`
+    /// where the statement uses them; unbound ones are NULL. Errors name
+    /// `query` and carry SQLite's message.
+    pub fn run(&self, query: &str, sql: &str, params: &[(String, String)]) -> Result<Rows> {
+        let err = sql_err(query);
+        let mut batch = Batch::new(&self.conn, sql);
+        let mut last: Option<Rows> = None;
+        while let Some(mut stmt) = batch.next().map_err(&err)? {
+            for (k, v) in params {
+                let name = format!(":{k}");
+                if let Some(idx) = stmt.parameter_index(&name).map_err(&err)? {
+                    let value = parse_param(v);
+                    stmt.raw_bind_parameter(idx, value).map_err(&err)?;
+                }
+            }
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let n = columns.len();
+            let mut rows = Vec::new();
+            let mut it = stmt.raw_query();
+            while let Some(row) = it.next().map_err(&err)? {
+                let mut r = Vec::with_capacity(n);
+                for i in 0..n {
+                    r.push(row.get::<_, Value>(i).map_err(&err)?);
+                }
+                rows.push(r);
+            }
+            if n > 0 {
+                last = Some(Rows { columns, rows });
+            }
+        }
+        Ok(last.unwrap_or_default())
+    }
+
+    /// Number of slices the RTP-LLM kernel queries would look at.
+    pub fn kernel_count(&self) -> i64 {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM slice WHERE category IN ('kernel', 'gpu_memcpy')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    }
+}
+
+/// Parameter text → integer, real or text.
+fn parse_param(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        Value::Integer(i)
+    } else if let Ok(f) = v.parse::<f64>() {
+        Value::Real(f)
+    } else {
+        Value::Text(v.to_owned())
+    }
+}
+
+/// Kernel count above which the `ROW_NUMBER()` self-join form is slow
+/// enough to deserve a hint (it is O(n²) in SQLite).
+pub const SLOW_FORM_KERNELS: i64 = 20_000;
+
+/// Whether `sql` is the RTP-LLM doc's idle-gap form: a `ROW_NUMBER()`
+/// sequence joined to itself on `seqnum = prev.seqnum + 1`. Returns the
+/// bundled query that computes the same rows with `LAG()`.
+pub fn slow_form_equivalent(sql: &str) -> Option<&'static str> {
+    let s: String = sql
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if !(s.contains("row_number()") && s.contains("seqnum+1")) {
+        return None;
+    }
+    Some(if s.contains("selectsum(diff)") {
+        "idle-total"
+    } else {
+        "idle-gaps"
+    })
+}
+
+/// Writes the database for `trace` to `path` (a file any sqlite3 client
+/// opens): built in a temporary file beside `path`, renamed when complete.
+pub fn write_db(trace: &mut Trace, path: &Path) -> Result<LoadStats> {
+    let werr = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(werr)?;
+    let stats = {
+        let mut conn = Connection::open(tmp.path()).map_err(load_err)?;
+        let stats = load::load(&mut conn, trace).map_err(load_err)?;
+        conn.execute_batch("PRAGMA journal_mode = DELETE;")
+            .map_err(load_err)?;
+        conn.close().map_err(|(_, e)| load_err(e))?;
+        stats
+    };
+    tmp.as_file().sync_all().map_err(werr)?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_slow_form() {
+        let q = "WITH cte AS (SELECT name, ts, dur, ROW_NUMBER() OVER (ORDER BY ts) AS seqnum FROM slice) \
+                 SELECT * FROM cte slice LEFT JOIN cte tprev ON slice.seqnum = tprev.seqnum + 1";
+        assert_eq!(slow_form_equivalent(q), Some("idle-gaps"));
+        assert_eq!(
+            slow_form_equivalent(&format!("SELECT SUM(diff) FROM ({q})")),
+            Some("idle-total")
+        );
+        assert_eq!(slow_form_equivalent("SELECT 1"), None);
+    }
+
+    #[test]
+    fn every_bundled_query_has_a_description() {
+        for b in BUNDLED {
+            assert!(!b.description().is_empty(), "{}", b.name);
+        }
+    }
+}
