@@ -125,6 +125,21 @@ pub fn counts(r: &ClientRequest, o: &Options) -> bool {
     r.status == ClientStatus::Ok && (o.include_warmup || !r.warmup)
 }
 
+/// The value of a single-valued statistic for one request, whatever its
+/// status (`inter_chunk_latency`, a list, is `None` here).
+pub fn value_of(r: &ClientRequest, name: &str) -> Option<f64> {
+    match name {
+        "time_to_first_token" => ttft_ms(r),
+        "time_to_second_token" => ttst_ms(r),
+        "inter_token_latency" => itl_ms(r),
+        "output_token_throughput_per_user" => throughput_per_user(r),
+        "request_latency" => request_latency_ms(r),
+        "input_sequence_length" => count(r, ISL),
+        "output_sequence_length" => count(r, OSL),
+        _ => None,
+    }
+}
+
 /// The values of statistic `name` over `requests` (those that count).
 pub fn values<'a>(
     requests: impl IntoIterator<Item = &'a ClientRequest>,
@@ -133,18 +148,10 @@ pub fn values<'a>(
 ) -> Vec<f64> {
     let mut out = Vec::new();
     for r in requests.into_iter().filter(|r| counts(r, o)) {
-        match name {
-            "inter_chunk_latency" => out.extend(chunk_gaps_ms(r).unwrap_or_default()),
-            _ => out.extend(match name {
-                "time_to_first_token" => ttft_ms(r),
-                "time_to_second_token" => ttst_ms(r),
-                "inter_token_latency" => itl_ms(r),
-                "output_token_throughput_per_user" => throughput_per_user(r),
-                "request_latency" => request_latency_ms(r),
-                "input_sequence_length" => count(r, ISL),
-                "output_sequence_length" => count(r, OSL),
-                _ => None,
-            }),
+        if name == "inter_chunk_latency" {
+            out.extend(chunk_gaps_ms(r).unwrap_or_default());
+        } else {
+            out.extend(value_of(r, name));
         }
     }
     out

@@ -587,3 +587,149 @@ fn bad_input_names_file_record_and_field() {
     assert!(ok, "{err}");
     assert!(err.contains("unreadable_timestamp"), "{err}");
 }
+
+fn query_json(sql_or_name: &[&str], inputs: &[PathBuf]) -> Vec<serde_json::Value> {
+    let mut args: Vec<String> = vec!["query".into()];
+    args.extend(sql_or_name.iter().map(|s| s.to_string()));
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.extend(["--format".into(), "json".into()]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = run(&argv);
+    assert!(ok, "query failed: {err}");
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The bundled `client-stats` query gives aiperf's aggregates too.
+#[test]
+fn sql_client_stats_match_aiperf_aggregates() {
+    let dir = shared("realdata/aiperf/examples/artifacts/run1");
+    let rows = query_json(&["client-stats"], &[dir.join("profile_export.jsonl")]);
+    let agg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("profile_export_aiperf.json")).unwrap())
+            .unwrap();
+    for (tag, ours) in [
+        ("ttft", "time_to_first_token"),
+        ("ttst", "time_to_second_token"),
+        ("inter_token_latency", "inter_token_latency"),
+        ("inter_chunk_latency", "inter_chunk_latency"),
+        ("request_latency", "request_latency"),
+        (
+            "output_token_throughput_per_user",
+            "output_token_throughput_per_user",
+        ),
+    ] {
+        let a = &agg["records"][tag];
+        let r = rows.iter().find(|r| r["stat"] == ours).unwrap();
+        assert_eq!(r["count"], a["count"], "{ours}");
+        for k in [
+            "avg", "min", "max", "p1", "p5", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+        ] {
+            close(
+                r[k].as_f64().unwrap(),
+                a[k].as_f64().unwrap(),
+                &format!("SQL {ours} {k}"),
+            );
+        }
+    }
+}
+
+/// `iteration`: one row per iteration, every field a column; `client_*`
+/// tables keep every record, marked.
+#[test]
+fn sql_iteration_and_client_tables() {
+    let rows = query_json(
+        &[
+            "--sql",
+            "SELECT iter, ts, iterLatencyMS, kvCacheStats_usedNumBlocks, kvCacheStats_tokensPerBlock, \
+             inflightBatchingStats_numCtxTokens, maxNumActiveRequests, null_fields FROM iteration ORDER BY id",
+        ],
+        &[fixture("iter_stats/old-keys.json")],
+    );
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["iter"], 10);
+    assert_eq!(rows[0]["ts"].as_i64(), Some(1_709_528_767_000_000_000));
+    assert_eq!(rows[1]["iterLatencyMS"].as_f64(), Some(6.25));
+    assert_eq!(rows[1]["kvCacheStats_usedNumBlocks"], 12);
+    assert_eq!(rows[0]["kvCacheStats_tokensPerBlock"], 32);
+    assert_eq!(rows[0]["inflightBatchingStats_numCtxTokens"], 300);
+    assert_eq!(rows[2]["maxNumActiveRequests"], 64);
+    // iter 13 has kvCacheStats null: the column is NULL, not 0.
+    assert_eq!(
+        rows[2]["kvCacheStats_usedNumBlocks"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        rows[2]["null_fields"],
+        "kvCacheStats,staticBatchingStats,specDecodingStats"
+    );
+
+    let rows = query_json(
+        &[
+            "--sql",
+            "SELECT attentionDpRank, hostStepTimeMS, schedulerMode, specDecodingStats_acceptanceLength, \
+             json_extract(request_stats, '$[0].id') AS first_req FROM iteration ORDER BY id",
+        ],
+        &[fixture("iter_stats/new-keys-concatenated.json")],
+    );
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["attentionDpRank"], 0);
+    assert_eq!(rows[1]["hostStepTimeMS"].as_f64(), Some(7.75));
+    assert_eq!(rows[2]["schedulerMode"], "overlap");
+    assert_eq!(
+        rows[0]["specDecodingStats_acceptanceLength"].as_f64(),
+        Some(4.0)
+    );
+    assert_eq!(rows[0]["first_req"], 7);
+    assert_eq!(rows[1]["first_req"], serde_json::Value::Null);
+
+    let rows = query_json(
+        &[
+            "--sql",
+            "SELECT request_id, status, warmup, in_stats, start_ts, dur, ttft_ms, itl_ms, chunk_count, error_code, \
+             (SELECT COUNT(*) FROM client_metric m WHERE m.client_request_id = r.id) AS metrics, \
+             (SELECT string_value FROM client_metadata d WHERE d.client_request_id = r.id AND d.key = 'conversation_id') AS conv, \
+             (SELECT name FROM slice s WHERE s.id = r.slice_id) AS slice_name \
+             FROM client_request r ORDER BY id",
+        ],
+        &[fixture("aiperf/new-schema.jsonl")],
+    );
+    let get = |i: usize, k: &str| rows[i][k].clone();
+    assert_eq!(get(0, "warmup"), 1);
+    assert_eq!(get(0, "in_stats"), 0);
+    assert_eq!(get(0, "slice_name"), "warmup request");
+    assert_eq!(get(1, "in_stats"), 1);
+    assert_eq!(get(1, "ttft_ms").as_f64(), Some(12.5));
+    assert_eq!(get(1, "itl_ms").as_f64(), Some(8.75));
+    assert_eq!(get(1, "start_ts").as_i64(), Some(1_000_100_000_000));
+    assert_eq!(get(1, "dur").as_i64(), Some(30_000_000));
+    // First chunk + 2 later chunks.
+    assert_eq!(get(1, "chunk_count"), 3);
+    // 8 metrics, the inter-chunk list as 2 rows; the duplicate key once.
+    assert_eq!(get(1, "metrics"), 9);
+    assert_eq!(get(1, "conv"), "conv-1");
+    assert_eq!(get(2, "status"), "failed");
+    assert_eq!(get(2, "in_stats"), 0);
+    assert_eq!(get(2, "error_code"), 500);
+    assert_eq!(get(2, "slice_name"), "request (failed)");
+
+    // Different kinds in one database, with alignment applied.
+    let rows = query_json(
+        &[
+            "--sql",
+            "SELECT (SELECT MIN(start_ts) FROM client_request) AS first_client, \
+             (SELECT MIN(ts) FROM iteration) AS first_iter, (SELECT COUNT(*) FROM client_request) AS n",
+            "--align-start",
+        ],
+        &[
+            fixture("vllm/vllm-detailed.json"),
+            fixture("iter_stats/old-keys.json"),
+        ],
+    );
+    assert_eq!(rows[0]["first_client"], 0);
+    assert_eq!(rows[0]["first_iter"], 0);
+    assert_eq!(rows[0]["n"], 3);
+}
