@@ -586,6 +586,26 @@ fn bad_input_names_file_record_and_field() {
     let (ok, _, err) = run(&["convert", &u, "-o", &o]);
     assert!(ok, "{err}");
     assert!(err.contains("unreadable_timestamp"), "{err}");
+    let k = write_tmp(&dir, "iters3.json", r#"[{"iter": 1, "kvCacheStats": 5}]"#);
+    let (ok, _, err) = run(&["convert", &k, "-o", &o]);
+    assert!(!ok);
+    assert!(
+        err.contains("iters3.json: record 0: field `kvCacheStats`: expected an object or null"),
+        "{err}"
+    );
+    let t = write_tmp(
+        &dir,
+        "big.jsonl",
+        "{\"metadata\":{\"request_start_ns\":1},\"metrics\":{\"time_to_first_token\":{\"value\":1e300,\"unit\":\"ms\"}},\"error\":null}\n",
+    );
+    let (ok, _, err) = run(&["convert", &t, "-o", &o]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "big.jsonl: line 1: field `metrics.time_to_first_token.value`: 1e300 is out of range"
+        ),
+        "{err}"
+    );
 }
 
 fn query_json(sql_or_name: &[&str], inputs: &[PathBuf]) -> Vec<serde_json::Value> {

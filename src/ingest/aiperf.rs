@@ -71,7 +71,8 @@ pub fn time_unit(unit: &str) -> Option<Unit> {
 /// A parsed record plus the raw texts the timeline needs.
 struct Parsed<'a> {
     req: ClientRequest,
-    ttft: Option<(&'a RawValue, String)>,
+    /// (raw value, unit, field path).
+    ttft: Option<(&'a RawValue, String, String)>,
     icl: Option<(Vec<&'a RawValue>, String)>,
     latency: Option<(&'a RawValue, String)>,
     max_response: Option<(&'a RawValue, String)>,
@@ -252,7 +253,9 @@ fn parse_record<'a>(
                 out.req.metrics.remove(i);
             }
             match (tag.as_ref(), items) {
-                ("ttft" | "time_to_first_token", None) => out.ttft = Some((value, unit.clone())),
+                ("ttft" | "time_to_first_token", None) => {
+                    out.ttft = Some((value, unit.clone(), vfield.clone()))
+                }
                 ("request_latency", None) => out.latency = Some((value, unit.clone())),
                 ("max_response_timestamp", None) => out.max_response = Some((value, unit.clone())),
                 ("inter_chunk_latency", Some(items)) => out.icl = Some((items, unit.clone())),
@@ -288,19 +291,19 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
     let Some(start) = p.req.start_ns else {
         return Ok(());
     };
-    if let Some((raw, unit)) = &p.ttft {
-        let ttft = to_ns(c, raw, unit, "metrics.ttft")?;
-        let first = start + ttft;
+    if let Some((raw, unit, field)) = &p.ttft {
+        let ttft = to_ns(c, raw, unit, field)?;
+        let add = |a: i64, b: i64, field: &str| {
+            a.checked_add(b)
+                .ok_or_else(|| c.error(field, "time out of range for i64 nanoseconds"))
+        };
+        let first = add(start, ttft, field)?;
         p.req.first_token_ns = Some(first);
         if let Some((items, unit)) = &p.icl {
             let mut t = first;
             for (i, it) in items.iter().enumerate() {
-                t += to_ns(
-                    c,
-                    it,
-                    unit,
-                    &format!("metrics.inter_chunk_latency.value[{i}]"),
-                )?;
+                let f = format!("metrics.inter_chunk_latency.value[{i}]");
+                t = add(t, to_ns(c, it, unit, &f)?, &f)?;
                 p.req.chunk_ns.push(t);
             }
         }
@@ -309,10 +312,19 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
         p.req.end_ns = if let Some((raw, _)) = &p.max_response {
             Some(
                 time::to_ns(raw.get(), Unit::Nanos)
-                    .map_err(|e| c.error("metrics.max_response_timestamp", e.to_string()))?,
+                    .map_err(|e| c.error("metrics.max_response_timestamp.value", e.to_string()))?,
             )
         } else if let Some((raw, unit)) = &p.latency {
-            Some(start + to_ns(c, raw, unit, "metrics.request_latency")?)
+            Some(
+                start
+                    .checked_add(to_ns(c, raw, unit, "metrics.request_latency")?)
+                    .ok_or_else(|| {
+                        c.error(
+                            "metrics.request_latency",
+                            "time out of range for i64 nanoseconds",
+                        )
+                    })?,
+            )
         } else {
             None
         };

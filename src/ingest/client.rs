@@ -81,6 +81,15 @@ pub fn add_request_slices(trace: &mut Trace, c: &Cursor, track: TrackId, mut req
     let cat = Some(trace.intern("client"));
     let name = trace.intern(&name);
     let end = match req.end_ns {
+        Some(e) if e.checked_sub(start).is_none() => {
+            c.warn(
+                trace,
+                "time_out_of_range",
+                "end",
+                "request duration does not fit i64 ns; shown as an instant at its start",
+            );
+            None
+        }
         Some(e) if e < start => {
             c.warn(
                 trace,

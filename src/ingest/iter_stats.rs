@@ -275,6 +275,12 @@ fn parse_record(c: &Cursor, raw: &RawValue, trace: &mut Trace) -> Result<Iterati
                     }
                     continue;
                 }
+                if OBJECTS.contains(&key) && !v.get().starts_with('{') {
+                    return Err(c.error(
+                        key,
+                        format!("expected an object or null, found {}", kind_of(v)),
+                    ));
+                }
                 if key == "iter" {
                     it.iter = c.int(Some(v), "iter")?;
                 }

@@ -219,14 +219,18 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
         }
         if let Some(s) = start {
             req.start_ns = Some(s);
-            req.end_ns = latency.map(|l| s + l);
+            let range = |f: &str| c.error(f, "time out of range for i64 nanoseconds");
+            req.end_ns = match latency {
+                Some(l) => Some(s.checked_add(l).ok_or_else(|| range("latencies"))?),
+                None => None,
+            };
             if req.status == ClientStatus::Ok {
                 if let Some(t) = ttft {
-                    let first = s + t;
+                    let first = s.checked_add(t).ok_or_else(|| range("ttfts"))?;
                     req.first_token_ns = Some(first);
                     let mut t = first;
                     for g in &gaps_ns {
-                        t += g;
+                        t = t.checked_add(*g).ok_or_else(|| range("itls"))?;
                         req.chunk_ns.push(t);
                     }
                 }
