@@ -5,6 +5,7 @@
 //! tracks; [`perfetto`] writes a `.pftrace`. [`segments`] is the one table
 //! of request segments every output uses.
 
+pub mod client_stats;
 pub mod error;
 pub mod ingest;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod perfetto;
 pub mod report;
 pub mod segments;
 pub mod sql;
+pub mod stat_table;
 pub mod stats;
 pub mod summary;
 pub mod time;

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use breakdown_trace::ingest::{self, Format};
-use breakdown_trace::model::layout;
+use breakdown_trace::model::align::{self, Alignment, Anchor};
+use breakdown_trace::model::{layout, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
-use breakdown_trace::{perfetto, summary, Error};
+use breakdown_trace::stat_table;
+use breakdown_trace::{client_stats, perfetto, summary, Error};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +39,8 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        #[command(flatten)]
+        align: AlignArgs,
     },
     /// Describe inputs: format, record counts, time range, warnings by kind.
     Info {
@@ -44,6 +48,24 @@ enum Command {
         inputs: Vec<PathBuf>,
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
+        #[command(flatten)]
+        align: AlignArgs,
+    },
+    /// Client benchmark statistics (aiperf, vLLM bench): TTFT, time to
+    /// second token, inter-token latency, output tokens/s per user, request
+    /// latency (aiperf's definitions; ok requests only; warmup excluded).
+    Stats {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Force the input format instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+        format: StatsFormat,
+        /// Count warmup records too.
+        #[arg(long)]
+        include_warmup: bool,
     },
     /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
     ///
@@ -65,6 +87,8 @@ enum Command {
         /// Force the input format instead of detecting it.
         #[arg(long = "input-format", value_parser = parse_format)]
         input_format: Option<Format>,
+        #[command(flatten)]
+        align: AlignArgs,
     },
     /// List the bundled queries with what each answers.
     Queries,
@@ -79,7 +103,95 @@ enum Command {
         format: Option<Format>,
         #[arg(short, long)]
         quiet: bool,
+        #[command(flatten)]
+        align: AlignArgs,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatsFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Per-input time alignment. Inputs are numbered from 0 in command-line
+/// order; INPUT may also be the path as written.
+#[derive(Args, Default)]
+struct AlignArgs {
+    /// Add DELTA to every timestamp of one input: `INPUT=DELTA`, DELTA an
+    /// integer or decimal with unit ns (default), us, ms or s, e.g. `1=-2.5s`.
+    #[arg(long = "shift", value_name = "INPUT=DELTA")]
+    shift: Vec<String>,
+    /// Shift one input so its earliest event sits at OFFSET: `INPUT=OFFSET`
+    /// (same units as --shift), e.g. `0=0` or `2=150ms`.
+    #[arg(long = "align", value_name = "INPUT=OFFSET")]
+    align: Vec<String>,
+    /// Shift every input not named by --shift/--align so its earliest event
+    /// sits at 0.
+    #[arg(long)]
+    align_start: bool,
+}
+
+impl AlignArgs {
+    fn alignment(&self, inputs: &[PathBuf]) -> Result<Alignment, Error> {
+        let mut a = Alignment {
+            default: self.align_start.then_some(Anchor::StartAt(0)),
+            ..Default::default()
+        };
+        let specs = self
+            .shift
+            .iter()
+            .map(|s| (s, "--shift", true))
+            .chain(self.align.iter().map(|s| (s, "--align", false)));
+        for (spec, opt, is_shift) in specs {
+            let (who, amount) = spec
+                .rsplit_once('=')
+                .ok_or_else(|| Error::Usage(format!("{opt} {spec}: expected INPUT=DURATION")))?;
+            let index = match who.parse::<usize>() {
+                Ok(i) => i,
+                Err(_) => inputs
+                    .iter()
+                    .position(|p| p.as_os_str() == who)
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "{opt} {spec}: `{who}` is neither an input number nor an input path"
+                        ))
+                    })?,
+            };
+            if index >= inputs.len() {
+                return Err(Error::Usage(format!(
+                    "{opt} {spec}: there are {} inputs, numbered from 0",
+                    inputs.len()
+                )));
+            }
+            let ns = align::parse_duration(amount)
+                .map_err(|e| Error::Usage(format!("{opt} {spec}: {e}")))?;
+            let anchor = if is_shift {
+                Anchor::Shift(ns)
+            } else {
+                Anchor::StartAt(ns)
+            };
+            if a.per_input.insert(index as u32, anchor).is_some() {
+                return Err(Error::Usage(format!(
+                    "input {index} is given more than one --shift/--align"
+                )));
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// Loads inputs and applies the alignment options.
+fn load_aligned(
+    inputs: &[PathBuf],
+    format: Option<Format>,
+    align: &AlignArgs,
+) -> Result<Trace, Error> {
+    let alignment = align.alignment(inputs)?;
+    let mut trace = ingest::load(inputs, format)?;
+    align::apply(&mut trace, &alignment).map_err(Error::Usage)?;
+    Ok(trace)
 }
 
 fn parse_output(s: &str) -> Result<OutputFormat, String> {
@@ -142,8 +254,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
             format,
             quiet,
+            align,
         } => {
-            let mut trace = ingest::load(&inputs, format)?;
+            let mut trace = load_aligned(&inputs, format, &align)?;
             let stats = perfetto::write_file(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));
@@ -161,10 +274,42 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Info { inputs, format } => {
-            let mut trace = ingest::load(&inputs, format)?;
+        Command::Info {
+            inputs,
+            format,
+            align,
+        } => {
+            let mut trace = load_aligned(&inputs, format, &align)?;
             layout::lay_out(&mut trace);
             print!("{}", summary::summarize(&trace));
+            Ok(())
+        }
+        Command::Stats {
+            inputs,
+            input_format,
+            format,
+            include_warmup,
+        } => {
+            let trace = ingest::load(&inputs, input_format)?;
+            let opts = client_stats::Options { include_warmup };
+            let rows = client_stats::rows(&trace, &opts);
+            if rows.is_empty() {
+                return Err(Error::Usage(
+                    "no client benchmark records (aiperf, vllm-bench) in the inputs".into(),
+                ));
+            }
+            let f = match format {
+                StatsFormat::Table => stat_table::OutputFormat::Table,
+                StatsFormat::Csv => stat_table::OutputFormat::Csv,
+                StatsFormat::Json => stat_table::OutputFormat::Json,
+            };
+            print!("{}", stat_table::render(&rows, f));
+            if trace.warnings.total() > 0 {
+                eprintln!(
+                    "warnings {} (run `info` for details)",
+                    trace.warnings.total()
+                );
+            }
             Ok(())
         }
         Command::Query {
@@ -173,10 +318,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             output_format,
             params,
             input_format,
+            align,
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            let mut trace = ingest::load(&inputs, input_format)?;
+            let mut trace = load_aligned(&inputs, input_format, &align)?;
             let db = sql::Database::in_memory(&mut trace)?;
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
@@ -211,8 +357,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
             format,
             quiet,
+            align,
         } => {
-            let mut trace = ingest::load(&inputs, format)?;
+            let mut trace = load_aligned(&inputs, format, &align)?;
             let stats = sql::write_db(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));

@@ -838,7 +838,7 @@ fn queries_lists_every_bundled_query() {
             "{out}"
         );
     }
-    assert_eq!(out.lines().count(), 8);
+    assert_eq!(out.lines().count(), sql::BUNDLED.len());
 }
 
 #[test]

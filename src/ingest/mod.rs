@@ -1,8 +1,13 @@
 //! Inputs → [`Trace`]. One module per input format; formats are detected
 //! from content, never from file names.
 
+pub mod aiperf;
 pub mod chrome_json;
+pub mod client;
+pub mod iter_stats;
+pub mod jsonrec;
 pub mod trtllm;
+pub mod vllm;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -16,18 +21,33 @@ pub enum Format {
     /// TensorRT-LLM per-request perf metrics: `/perf_metrics` JSON arrays,
     /// benchmark_serving's `*-perf_metrics.json`, and `perf_metrics-*.jsonl`.
     TrtllmPerfMetrics,
+    /// TensorRT-LLM iteration statistics (`GET /metrics` JSON arrays).
+    TrtllmIterationStats,
+    /// aiperf per-request export (`profile_export.jsonl`), both schemas.
+    Aiperf,
+    /// `vllm bench serve --save-detailed` result JSON.
+    VllmBench,
     /// Chrome trace-event JSON from Kineto / the PyTorch profiler / RTP-LLM
     /// `gen_timeline`: `{"traceEvents": [...]}` or a bare event array.
     ChromeJson,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::TrtllmPerfMetrics, Format::ChromeJson];
+    pub const ALL: &'static [Format] = &[
+        Format::TrtllmPerfMetrics,
+        Format::TrtllmIterationStats,
+        Format::Aiperf,
+        Format::VllmBench,
+        Format::ChromeJson,
+    ];
 
     /// Name used on the command line and in `info`.
     pub fn name(self) -> &'static str {
         match self {
             Format::TrtllmPerfMetrics => "trtllm-perf-metrics",
+            Format::TrtllmIterationStats => "trtllm-iteration-stats",
+            Format::Aiperf => "aiperf",
+            Format::VllmBench => "vllm-bench",
             Format::ChromeJson => "chrome-json",
         }
     }
@@ -121,6 +141,25 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
     if is_chrome_json(&text) {
         return Ok(Format::ChromeJson);
     }
+    if has("\"metadata\"")
+        && (has("\"x_request_id\"")
+            || has("\"request_start_ns\"")
+            || has("\"timestamp_ns\"")
+            || has("\"benchmark_phase\"")
+            || has("\"credit_phase\""))
+    {
+        return Ok(Format::Aiperf);
+    }
+    if has("\"iterLatencyMS\"")
+        || has("\"kvCacheStats\"")
+        || has("\"numActiveRequests\"")
+        || has("\"inflightBatchingStats\"")
+    {
+        return Ok(Format::TrtllmIterationStats);
+    }
+    if has("\"ttfts\"") || (has("\"mean_ttft_ms\"") && has("\"completed\"")) {
+        return Ok(Format::VllmBench);
+    }
     if has("\"perf_metrics\"")
         || has("\"ctx_perf_metrics\"")
         || has("\"gen_perf_metrics\"")
@@ -134,7 +173,7 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
     ))
 }
 
@@ -184,6 +223,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             bytes: input.disk_bytes,
             raw_bytes: input.bytes.len() as u64,
             records: 0,
+            time_shift_ns: 0,
         });
     }
     // Group by format: an importer sees all its inputs at once (TRT-LLM
@@ -199,7 +239,25 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
             continue;
         }
         match format {
-            Format::TrtllmPerfMetrics => trtllm::import(&mut trace, &mine)?,
+            Format::TrtllmPerfMetrics => {
+                let mark = trace.mark();
+                trtllm::import(&mut trace, &mine)?;
+                trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
+            }
+            // One clock per input: import (and record) each on its own.
+            Format::TrtllmIterationStats | Format::Aiperf | Format::VllmBench => {
+                for &(i, input) in &mine {
+                    let mark = trace.mark();
+                    match format {
+                        Format::TrtllmIterationStats => {
+                            iter_stats::import(&mut trace, &[(i, input)])?
+                        }
+                        Format::Aiperf => aiperf::import(&mut trace, i, input)?,
+                        _ => vllm::import(&mut trace, i, input)?,
+                    }
+                    trace.record_source(vec![i], mark);
+                }
+            }
             // Consumes its inputs below (their buffers become blobs).
             Format::ChromeJson => {}
         }
@@ -208,7 +266,9 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
     // `trace.blobs`, where the slices' raw args point.
     for (i, (input, format)) in inputs.into_iter().enumerate() {
         if format == Format::ChromeJson {
+            let mark = trace.mark();
             chrome_json::import(&mut trace, i as u32, input)?;
+            trace.record_source(vec![i as u32], mark);
         }
     }
     Ok(trace)

@@ -7,12 +7,17 @@
 //! Times are integer nanoseconds (`i64`) in the clock domain of the input
 //! they came from; nothing here converts or rebases them.
 
+pub mod align;
+pub mod client;
+pub mod iteration;
 pub mod layout;
 pub mod request;
 pub mod strings;
 
 use std::collections::BTreeMap;
 
+pub use client::{ClientError, ClientRequest, ClientSource, ClientStatus, Metric, MetricValue};
+pub use iteration::Iteration;
 pub use request::{Field, Request, RequestKind, Side, Stamp, WorkerField};
 pub use strings::{StrId, Strings};
 
@@ -308,6 +313,8 @@ pub struct InputInfo {
     pub raw_bytes: u64,
     /// Records (requests, events, iterations) read from it.
     pub records: u64,
+    /// Added to every timestamp of this input by `--shift`/`--align` (ns).
+    pub time_shift_ns: i64,
 }
 
 /// What produced the trace.
@@ -330,6 +337,13 @@ pub struct Trace {
     pub flows: Vec<Flow>,
     pub counters: Vec<Counter>,
     pub requests: Vec<Request>,
+    /// Server iteration statistics (TensorRT-LLM `/metrics`).
+    pub iterations: Vec<Iteration>,
+    /// Client benchmark records (aiperf, vLLM bench).
+    pub client_requests: Vec<ClientRequest>,
+    /// Which inputs each import call read and what it appended (for
+    /// per-input time alignment, see [`align`]).
+    pub sources: Vec<align::Source>,
     pub warnings: Warnings,
     pub provenance: Provenance,
     /// Filled by [`layout::lay_out`].

@@ -284,6 +284,7 @@ fn provenance_packet(trace: &Trace, uuid: u64, ts: i64, shift: i64) -> TracePack
             named("format", V::StringValue(input.format.clone())),
             named("bytes", V::UintValue(input.bytes)),
             named("records", V::UintValue(input.records)),
+            named("time_shift_ns", V::IntValue(input.time_shift_ns)),
         ];
         ann.push(d);
     }

@@ -41,6 +41,7 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
     let slice_ids = load_slices(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
     load_flows_counters(&tx, trace, &slice_ids, &mut st)?;
     load_requests(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
+    super::client::load(&tx, trace, &slice_ids, &mut st)?;
     load_warnings(&tx, trace, &mut st)?;
     st.args = args.rows;
     st.rows += args.rows;

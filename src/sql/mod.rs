@@ -5,6 +5,7 @@
 //! Queries run on a database built for them (in memory); user files are
 //! written only by [`write_db`], atomically.
 
+pub mod client;
 pub mod format;
 pub mod functions;
 pub mod load;
@@ -45,6 +46,7 @@ pub const BUNDLED: &[Bundled] = bundled!(
     "segment-stats",
     "latency",
     "slow-requests",
+    "client-stats",
 );
 
 impl Bundled {

@@ -138,5 +138,9 @@ pub fn request_table() -> String {
 
 /// The whole schema text (for `db` users and docs).
 pub fn create_all(_trace: &Trace) -> String {
-    format!("{TABLES}{}{VIEWS}", request_table())
+    format!(
+        "{TABLES}{}{VIEWS}{}",
+        request_table(),
+        super::client::TABLES
+    )
 }

@@ -42,6 +42,9 @@ pub struct DTrack {
     pub pid: Option<i32>,
     pub tid: Option<i32>,
     pub is_counter: bool,
+    /// Counter unit as trace processor names it: "count", "bytes", "ns", or
+    /// the descriptor's `unit_name`.
+    pub counter_unit: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +92,27 @@ impl Decoded {
         }
         out.reverse();
         out
+    }
+
+    /// Values of the counter track `name` under a track path ending in
+    /// `parent`, as (ts, value) in write order, with the track's unit.
+    pub fn counter_series(&self, parent: &str, name: &str) -> (Option<String>, Vec<(u64, f64)>) {
+        let t = self
+            .tracks
+            .iter()
+            .find(|t| {
+                t.is_counter
+                    && t.name == name
+                    && t.parent.is_some_and(|p| self.track(p).name == parent)
+            })
+            .unwrap_or_else(|| panic!("no counter track `{name}` under `{parent}`"));
+        let values = self
+            .counters
+            .iter()
+            .filter(|c| c.0 == t.uuid)
+            .map(|c| (c.1, c.2))
+            .collect();
+        (t.counter_unit.clone(), values)
     }
 
     pub fn top_level_tracks(&self) -> Vec<&str> {
@@ -237,6 +261,15 @@ pub fn decode_bytes(bytes: &[u8]) -> Decoded {
                 pid,
                 tid,
                 is_counter: t.counter.is_some(),
+                counter_unit: t.counter.as_ref().map(|c| {
+                    use perfetto_protos::counter_descriptor::counter_descriptor::Unit;
+                    match c.unit() {
+                        Unit::UNIT_COUNT => "count".to_owned(),
+                        Unit::UNIT_SIZE_BYTES => "bytes".to_owned(),
+                        Unit::UNIT_TIME_NS => "ns".to_owned(),
+                        _ => c.unit_name().to_owned(),
+                    }
+                }),
             });
         }
         if p.has_track_event() {

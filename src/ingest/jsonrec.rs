@@ -1,0 +1,194 @@
+//! Record splitting and error/warning helpers shared by the client and
+//! iteration-stats importers.
+//!
+//! An input is a stream of top-level JSON values: JSON Lines, one array,
+//! or several arrays written one after another (repeated `/metrics` polls
+//! appended to one file). Array elements are records numbered from 0 across
+//! the whole file; top-level objects are records positioned by line.
+
+use std::path::Path;
+
+use serde_json::value::RawValue;
+
+use crate::error::{InputError, Position};
+use crate::ingest::Input;
+use crate::json::is_null;
+use crate::model::{Location, Trace, Warning};
+
+/// Splits `text` into raw records with their positions.
+pub fn records<'a>(
+    input: &Input,
+    text: &'a str,
+) -> Result<Vec<(Position, &'a RawValue)>, InputError> {
+    let body = text.trim_start_matches('\u{feff}');
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(body).into_iter::<&RawValue>();
+    let mut line = 1u64;
+    let mut scanned = 0usize;
+    let mut index = 0u64;
+    for v in &mut stream {
+        let v = v.map_err(|e| InputError::json(&input.path, &e))?;
+        let start = v.get().as_ptr() as usize - body.as_ptr() as usize;
+        line += body.as_bytes()[scanned..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        scanned = start;
+        if v.get().starts_with('[') {
+            let items: Vec<&RawValue> =
+                serde_json::from_str(v.get()).map_err(|e| InputError::json(&input.path, &e))?;
+            for item in items {
+                out.push((Position::Record(index), item));
+                index += 1;
+            }
+        } else {
+            out.push((Position::Line(line), v));
+        }
+    }
+    Ok(out)
+}
+
+/// Where an importer is, for errors and warnings.
+pub struct Cursor<'p> {
+    pub path: &'p Path,
+    pub input: u32,
+    pub position: Position,
+}
+
+impl Cursor<'_> {
+    pub fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let e = InputError::new(self.path, self.position.clone(), message);
+        if field.is_empty() {
+            e
+        } else {
+            e.field(field)
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        match self.position {
+            Position::Record(i) => Location::Index(i),
+            Position::Line(l) | Position::LineColumn(l, _) => Location::Line(l),
+            Position::File => Location::File,
+        }
+    }
+
+    pub fn warn(
+        &self,
+        trace: &mut Trace,
+        kind: &'static str,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        trace.warnings.push(Warning {
+            kind,
+            input: self.input,
+            location: self.location(),
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Parses `raw` as `T`, naming `field` on failure.
+    pub fn parse<'a, T: serde::Deserialize<'a>>(
+        &self,
+        raw: &'a RawValue,
+        field: &str,
+    ) -> Result<T, InputError> {
+        serde_json::from_str(raw.get()).map_err(|e| self.error(field, strip_position(&e)))
+    }
+
+    /// An optional number; `null` and missing are `None`, other types an error.
+    pub fn number(&self, raw: Option<&RawValue>, field: &str) -> Result<Option<f64>, InputError> {
+        match raw {
+            None => Ok(None),
+            Some(v) if is_null(v) => Ok(None),
+            Some(v) => v
+                .get()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Some)
+                .ok_or_else(|| {
+                    self.error(field, format!("expected a number, found {}", kind_of(v)))
+                }),
+        }
+    }
+
+    /// An optional integer (also `3.0`).
+    pub fn int(&self, raw: Option<&RawValue>, field: &str) -> Result<Option<i64>, InputError> {
+        match raw {
+            None => Ok(None),
+            Some(v) if is_null(v) => Ok(None),
+            Some(v) => {
+                let t = v.get();
+                t.parse::<i64>()
+                    .ok()
+                    .or_else(|| {
+                        t.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                            .map(|f| f as i64)
+                    })
+                    .map(Some)
+                    .ok_or_else(|| {
+                        self.error(field, format!("expected an integer, found {}", kind_of(v)))
+                    })
+            }
+        }
+    }
+
+    /// An optional string.
+    pub fn string(
+        &self,
+        raw: Option<&RawValue>,
+        field: &str,
+    ) -> Result<Option<String>, InputError> {
+        match raw {
+            None => Ok(None),
+            Some(v) if is_null(v) => Ok(None),
+            Some(v) if v.get().starts_with('"') => self.parse::<String>(v, field).map(Some),
+            Some(v) => Err(self.error(field, format!("expected a string, found {}", kind_of(v)))),
+        }
+    }
+
+    /// An optional boolean.
+    pub fn boolean(&self, raw: Option<&RawValue>, field: &str) -> Result<Option<bool>, InputError> {
+        match raw.map(|v| v.get()) {
+            None | Some("null") => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(self.error(
+                field,
+                format!("expected a boolean, found {}", kind_of(raw.unwrap())),
+            )),
+        }
+    }
+}
+
+pub fn strip_position(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    m.rsplit_once(" at line ")
+        .map_or(m.clone(), |(a, _)| a.to_owned())
+}
+
+/// Describes a raw value for an error message.
+pub fn kind_of(v: &RawValue) -> String {
+    let t = v.get();
+    let short = |t: &str| {
+        if t.len() > 40 {
+            let cut = t.char_indices().nth(40).map_or(t.len(), |(i, _)| i);
+            format!("{}…", &t[..cut])
+        } else {
+            t.to_owned()
+        }
+    };
+    match t.as_bytes().first() {
+        Some(b'"') => format!("the string {}", short(t)),
+        Some(b'{') => "an object".into(),
+        Some(b'[') => "an array".into(),
+        Some(b't') | Some(b'f') => format!("the boolean {t}"),
+        Some(b'n') => "null".into(),
+        _ => format!("`{}`", short(t)),
+    }
+}
