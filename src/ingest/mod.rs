@@ -198,22 +198,51 @@ fn is_chrome_json(head: &str) -> bool {
     first.contains("\"ph\"")
 }
 
+/// How inputs are loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Overrides format detection for all inputs.
+    pub format: Option<Format>,
+    /// Keeps the complete records of a truncated input (a JSON array or
+    /// JSON Lines file cut mid-way) instead of failing; counted as a
+    /// `truncated_input` warning.
+    pub salvage: bool,
+}
+
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
 pub fn load(paths: &[PathBuf], forced: Option<Format>) -> Result<Trace> {
+    load_with(
+        paths,
+        &LoadOptions {
+            format: forced,
+            ..Default::default()
+        },
+    )
+}
+
+/// Reads `paths` into one trace with `opts`.
+pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Trace> {
     let mut inputs = Vec::with_capacity(paths.len());
     for p in paths {
         let input = Input::read(p)?;
-        let format = match forced {
+        let format = match opts.format {
             Some(f) => f,
             None => detect(&input)?,
         };
         inputs.push((input, format));
     }
-    load_inputs(inputs)
+    load_inputs_with(inputs, opts)
 }
 
 /// Like [`load`] for inputs already in memory.
 pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
+    load_inputs_with(inputs, &LoadOptions::default())
+}
+
+/// Like [`load_with`] for inputs already in memory (`opts.format` is not
+/// used: each input carries its format).
+pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Result<Trace> {
+    let _ = opts;
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
     for (input, format) in &inputs {

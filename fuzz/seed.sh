@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the fuzz seed corpora (fuzz/corpus/<target>/, not committed) from
+# fixtures/ and ../shared/realdata/: small files as they are, larger ones cut
+# to their first 32 KiB (a truncated profiler dump is a good seed too),
+# .gz inflated. Each seed is prefixed with the driver's control byte(s):
+# byte 0 bit 0 = --salvage; roundtrip seeds first carry the format index.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=..
+shared=$root/../shared/realdata
+rm -rf corpus && mkdir -p corpus
+# format index in Format::ALL (see src/ingest/mod.rs)
+declare -A idx=([trtllm]=0 [iter_stats]=1 [aiperf]=2 [vllm]=3 [chrome_json]=4)
+add() { # target file
+  local t=$1 f=$2 base body
+  base=$(basename "$f" .gz)
+  mkdir -p corpus/$t corpus/roundtrip
+  body=$(mktemp)
+  if [[ $f == *.gz ]]; then (gzip -dc "$f" 2>/dev/null | head -c 32768 >"$body") || true; else head -c 32768 "$f" >"$body"; fi
+  for s in 0 1; do
+    { printf "\\x0$s"; cat "$body"; } >corpus/$t/$s-$base
+    { printf "\\x0${idx[$t]}\\x0$s"; cat "$body"; } >corpus/roundtrip/$t-$s-$base
+  done
+  rm -f "$body"
+}
+for f in $root/fixtures/trtllm/*; do add trtllm "$f"; done
+for f in $root/fixtures/iter_stats/*; do add iter_stats "$f"; done
+for f in $root/fixtures/aiperf/*; do add aiperf "$f"; done
+for f in $root/fixtures/vllm/*; do add vllm "$f"; done
+for f in $root/fixtures/chrome/*; do add chrome_json "$f"; done
+[ -d "$shared" ] && for f in $(find "$shared" -name '*.json.gz' -size -200k); do add chrome_json "$f"; done
+[ -f "$shared/aiperf/examples/artifacts/run1/profile_export_aiperf.json" ] || true
+if [ -d ../fixtures/malformed ]; then
+  for f in ../fixtures/malformed/*; do for t in trtllm iter_stats aiperf vllm chrome_json; do add $t "$f"; done; done
+fi
+du -sh corpus/*

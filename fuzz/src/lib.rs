@@ -1,0 +1,27 @@
+//! Shared driver for the fuzz targets: bytes → importer (format forced)
+//! → must return Ok or Err, never panic. The first byte's low bit turns
+//! `--salvage` on, so both paths are fuzzed.
+
+use breakdown_trace::ingest::{self, Format, Input, LoadOptions};
+use breakdown_trace::model::Trace;
+
+/// Runs one importer on `data`; `None` when it rejected the input.
+pub fn import(format: Format, data: &[u8]) -> Option<Trace> {
+    let (salvage, body) = match data.split_first() {
+        Some((first, rest)) => (first & 1 == 1, rest),
+        None => (false, data),
+    };
+    let input = Input::from_bytes("fuzz.json", body.to_vec());
+    let opts = LoadOptions {
+        format: Some(format),
+        salvage,
+    };
+    match ingest::load_inputs_with(vec![(input, format)], &opts) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            // Rendering the error must not panic either.
+            let _ = e.to_string();
+            None
+        }
+    }
+}
