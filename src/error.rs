@@ -76,6 +76,36 @@ pub enum Error {
     Query { query: String, message: String },
 }
 
+/// Byte offset of serde_json's (1-based line, column) in `text`.
+pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    if line > 1 {
+        match text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1) {
+            Some(s) => start = s,
+            None => return text.len(),
+        }
+    }
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+/// True when `e` says non-blank `text` stops in the middle of a value.
+pub fn is_cut(text: &str, e: &serde_json::Error) -> bool {
+    e.classify() == serde_json::error::Category::Eof && !text.trim().is_empty()
+}
+
+/// `NaN`, `Infinity` or `-Infinity` at or just before a syntax error.
+fn non_json_number(text: &str, line: usize, column: usize) -> Option<&'static str> {
+    let at = offset_of(text, line, column);
+    let from = at.saturating_sub(2);
+    let window = text.get(from..(at + 10).min(text.len())).or_else(|| {
+        // Not on a char boundary: look from the error position only.
+        text.get(at..(at + 10).min(text.len()))
+    })?;
+    ["-Infinity", "Infinity", "NaN"]
+        .into_iter()
+        .find(|t| window.contains(t))
+}
+
 impl Error {
     /// Process exit code: 1 for bad input or failed I/O, 2 for usage errors.
     pub fn exit_code(&self) -> i32 {
@@ -101,6 +131,64 @@ impl InputError {
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
+    }
+
+    /// An error from serde_json while parsing `text` (the whole input, so
+    /// the position is the file's): positioned at its line and column, with
+    /// a plain explanation for the tokens Python writes but JSON forbids
+    /// (`NaN`, `Infinity`, `-Infinity`) and for a cut (the text ends early).
+    /// `complete` is how many complete records precede a cut, when known.
+    pub fn json_in(
+        path: impl Into<PathBuf>,
+        text: &str,
+        e: &serde_json::Error,
+        complete: Option<u64>,
+    ) -> Self {
+        let path = path.into();
+        if is_cut(text, e) {
+            return InputError::truncated(path, e, complete);
+        }
+        if e.classify() == serde_json::error::Category::Syntax {
+            if let Some(token) = non_json_number(text, e.line(), e.column()) {
+                return InputError::new(
+                    path,
+                    Position::LineColumn(e.line() as u64, e.column() as u64),
+                    format!(
+                        "`{token}` is not a JSON number (Python's json.dumps writes it for float('{}')); \
+                         write null or a string instead",
+                        if token == "NaN" { "nan" } else { "inf" }
+                    ),
+                );
+            }
+        }
+        InputError::json(path, e)
+    }
+
+    /// The input ends in the middle of a JSON value.
+    pub fn truncated(
+        path: impl Into<PathBuf>,
+        e: &serde_json::Error,
+        complete: Option<u64>,
+    ) -> Self {
+        let what = e.to_string();
+        let what = what
+            .rsplit_once(" at line ")
+            .map_or(what.as_str(), |(m, _)| m)
+            .to_owned();
+        let mut msg = format!("the JSON ends early ({what}); the file looks truncated");
+        if let Some(n) = complete {
+            msg.push_str(&format!(
+                "; {n} complete record{} precede{} the cut (--salvage keeps {})",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                if n == 1 { "it" } else { "them" },
+            ));
+        }
+        InputError::new(
+            path,
+            Position::LineColumn(e.line() as u64, e.column() as u64),
+            msg,
+        )
     }
 
     /// An error from serde_json, positioned at its line and column.

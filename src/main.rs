@@ -21,6 +21,10 @@ use breakdown_trace::{client_stats, perfetto, summary, Error};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Keep the complete records of a truncated input (a JSON array or JSON
+    /// Lines file cut mid-write) instead of failing; says how many were kept.
+    #[arg(long, global = true)]
+    salvage: bool,
 }
 
 #[derive(Subcommand)]
@@ -182,14 +186,30 @@ impl AlignArgs {
     }
 }
 
+/// Loads inputs; says on stderr what `--salvage` kept.
+fn load(inputs: &[PathBuf], format: Option<Format>, salvage: bool) -> Result<Trace, Error> {
+    let opts = ingest::LoadOptions { format, salvage };
+    let trace = ingest::load_with(inputs, &opts)?;
+    for w in trace
+        .warnings
+        .list
+        .iter()
+        .filter(|w| w.kind == "truncated_input")
+    {
+        eprintln!("warning: {}", w.message);
+    }
+    Ok(trace)
+}
+
 /// Loads inputs and applies the alignment options.
 fn load_aligned(
     inputs: &[PathBuf],
     format: Option<Format>,
+    salvage: bool,
     align: &AlignArgs,
 ) -> Result<Trace, Error> {
     let alignment = align.alignment(inputs)?;
-    let mut trace = ingest::load(inputs, format)?;
+    let mut trace = load(inputs, format, salvage)?;
     align::apply(&mut trace, &alignment).map_err(Error::Usage)?;
     Ok(trace)
 }
@@ -248,6 +268,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    let salvage = cli.salvage;
     match cli.command {
         Command::Convert {
             inputs,
@@ -256,7 +277,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
             let stats = perfetto::write_file(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));
@@ -279,7 +300,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             format,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
             layout::lay_out(&mut trace);
             print!("{}", summary::summarize(&trace));
             Ok(())
@@ -290,7 +311,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             format,
             include_warmup,
         } => {
-            let trace = ingest::load(&inputs, input_format)?;
+            let trace = load(&inputs, input_format, salvage)?;
             let opts = client_stats::Options { include_warmup };
             let rows = client_stats::rows(&trace, &opts);
             if rows.is_empty() {
@@ -322,7 +343,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            let mut trace = load_aligned(&inputs, input_format, &align)?;
+            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
             let db = sql::Database::in_memory(&mut trace)?;
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
@@ -359,7 +380,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
             let stats = sql::write_db(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));

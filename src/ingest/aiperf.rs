@@ -344,9 +344,11 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
 }
 
 /// Reads one aiperf input into `trace`.
-pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
+pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Result<()> {
     let text = input.text()?;
-    let recs = records(input, text)?;
+    let split = records(input, text, salvage)?;
+    split.warn_cut(trace, input, index);
+    let recs = split.records;
     trace.provenance.inputs[index as usize].records = recs.len() as u64;
     let track = client_track(
         trace,

@@ -1003,6 +1003,8 @@ impl<'de, 'i, 't> Visitor<'de> for Events<'i, 'de, 't> {
             let ev = match seq.next_element::<RawEvent<'de>>() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
+                // A cut: the caller decides (error, or salvage).
+                Err(e) if e.to_string().starts_with("EOF while parsing") => return Err(e),
                 Err(e) => {
                     imp.error = Some(
                         InputError::new(imp.path, Position::Record(index), strip_position(&e))
@@ -1029,7 +1031,7 @@ fn strip_position(e: &dyn fmt::Display) -> String {
 }
 
 /// Reads one Chrome-trace input (consumed: its buffer becomes a blob).
-pub fn import(trace: &mut Trace, index: u32, input: Input) -> Result<()> {
+pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Result<()> {
     let Input { path, bytes, .. } = input;
     let blob = trace.blobs.len() as u32;
     let body: &[u8] = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
@@ -1072,11 +1074,28 @@ pub fn import(trace: &mut Trace, index: u32, input: Input) -> Result<()> {
         let mut de = serde_json::Deserializer::from_slice(body);
         let r = Top(&mut imp).deserialize(&mut de).and_then(|()| de.end());
         if let Err(e) = r {
-            return Err(match imp.error.take() {
-                Some(err) => err,
-                None => InputError::json(&path, &e),
+            if let Some(err) = imp.error.take() {
+                return Err(err.into());
             }
-            .into());
+            let text = match std::str::from_utf8(body) {
+                Ok(t) => t,
+                Err(u) => return Err(super::utf8_error(&path, body, u.valid_up_to()).into()),
+            };
+            if !crate::error::is_cut(text, &e) {
+                return Err(InputError::json_in(&path, text, &e, None).into());
+            }
+            if !salvage {
+                return Err(InputError::json_in(&path, text, &e, Some(imp.events)).into());
+            }
+            let kept = imp.events;
+            super::warn_salvaged(
+                imp.trace,
+                index,
+                &path,
+                kept,
+                e.line() as u64,
+                e.column() as u64,
+            );
         }
         imp.finish()?;
     }

@@ -380,12 +380,14 @@ fn counter_track(trace: &mut Trace, parent: TrackId, rank: i32, spec: &CounterSp
 }
 
 /// Reads iteration-stats inputs into `trace`.
-pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
+pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Result<()> {
     let mut parsed: Vec<Iteration> = Vec::new();
     let mut seen: FxHashSet<(Option<String>, Option<i64>, Option<String>)> = FxHashSet::default();
     for &(index, input) in inputs {
         let text = input.text()?;
-        let recs = records(input, text)?;
+        let split = records(input, text, salvage)?;
+        split.warn_cut(trace, input, index);
+        let recs = split.records;
         trace.provenance.inputs[index as usize].records = recs.len() as u64;
         if recs.is_empty() {
             Cursor {

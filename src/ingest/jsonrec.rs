@@ -15,19 +15,72 @@ use crate::ingest::Input;
 use crate::json::is_null;
 use crate::model::{Location, Trace, Warning};
 
-/// Splits `text` into raw records with their positions.
-pub fn records<'a>(
-    input: &Input,
-    text: &'a str,
-) -> Result<Vec<(Position, &'a RawValue)>, InputError> {
+/// An input split into records.
+pub struct Split<'a> {
+    pub records: Vec<(Position, &'a RawValue)>,
+    /// Where a truncated input was cut (line, column), when `--salvage`
+    /// kept its complete records.
+    pub cut: Option<(u64, u64)>,
+}
+
+impl Split<'_> {
+    /// Records the salvage (if any) as a `truncated_input` warning.
+    pub fn warn_cut(&self, trace: &mut Trace, input: &Input, index: u32) {
+        if let Some((line, column)) = self.cut {
+            crate::ingest::warn_salvaged(
+                trace,
+                index,
+                &input.path,
+                self.records.len() as u64,
+                line,
+                column,
+            );
+        }
+    }
+}
+
+/// Splits `text` into raw records with their positions. A text cut in the
+/// middle of a value is an error naming where it stops, or with `salvage`
+/// keeps every complete record before the cut (the elements of a cut
+/// array, the complete lines of JSON Lines).
+pub fn records<'a>(input: &Input, text: &'a str, salvage: bool) -> Result<Split<'a>, InputError> {
     let body = text.trim_start_matches('\u{feff}');
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(body).into_iter::<&RawValue>();
     let mut line = 1u64;
     let mut scanned = 0usize;
     let mut index = 0u64;
-    for v in &mut stream {
-        let v = v.map_err(|e| InputError::json(&input.path, &e))?;
+    loop {
+        let before = stream.byte_offset();
+        let v = match stream.next() {
+            None => break,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                if !crate::error::is_cut(body, &e) {
+                    return Err(InputError::json_in(&input.path, body, &e, None));
+                }
+                // The rest is one cut value: keep the complete elements of
+                // a cut array.
+                let rest = body[before..].trim_start();
+                let mut items = Vec::new();
+                if rest.starts_with('[') {
+                    let mut de = serde_json::Deserializer::from_str(rest);
+                    let _ = serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de);
+                }
+                if !salvage {
+                    let kept = out.len() as u64 + items.len() as u64;
+                    return Err(InputError::json_in(&input.path, body, &e, Some(kept)));
+                }
+                for item in items {
+                    out.push((Position::Record(index), item));
+                    index += 1;
+                }
+                return Ok(Split {
+                    records: out,
+                    cut: Some((e.line() as u64, e.column() as u64)),
+                });
+            }
+        };
         let start = v.get().as_ptr() as usize - body.as_ptr() as usize;
         line += body.as_bytes()[scanned..start]
             .iter()
@@ -35,8 +88,10 @@ pub fn records<'a>(
             .count() as u64;
         scanned = start;
         if v.get().starts_with('[') {
-            let items: Vec<&RawValue> =
-                serde_json::from_str(v.get()).map_err(|e| InputError::json(&input.path, &e))?;
+            let mut items = Vec::new();
+            let mut de = serde_json::Deserializer::from_str(v.get());
+            serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de)
+                .map_err(|e| InputError::json(&input.path, &e))?;
             for item in items {
                 out.push((Position::Record(index), item));
                 index += 1;
@@ -45,7 +100,34 @@ pub fn records<'a>(
             out.push((Position::Line(line), v));
         }
     }
-    Ok(out)
+    Ok(Split {
+        records: out,
+        cut: None,
+    })
+}
+
+/// Collects the elements of a JSON array into a vector it does not own, so
+/// the elements before a syntax error or a cut survive the error.
+struct Collect<'v, 'a>(&'v mut Vec<&'a RawValue>);
+
+impl<'de, 'v> serde::de::DeserializeSeed<'de> for Collect<'v, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, 'v> serde::de::Visitor<'de> for Collect<'v, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(v) = seq.next_element::<&'de RawValue>()? {
+            self.0.push(v);
+        }
+        Ok(())
+    }
 }
 
 /// Where an importer is, for errors and warnings.

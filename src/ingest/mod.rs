@@ -109,17 +109,46 @@ impl Input {
 
     /// The content as UTF-8 text, or an error naming the first bad byte.
     pub fn text(&self) -> Result<&str, InputError> {
-        std::str::from_utf8(&self.bytes).map_err(|e| {
-            let upto = &self.bytes[..e.valid_up_to()];
-            let line = upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-            let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
-            InputError::new(
-                &self.path,
-                Position::LineColumn(line, col),
-                "not UTF-8 text (JSON must be UTF-8)",
-            )
-        })
+        std::str::from_utf8(&self.bytes)
+            .map_err(|e| utf8_error(&self.path, &self.bytes, e.valid_up_to()))
     }
+}
+
+/// The error for a byte that is not UTF-8 at `at` in `bytes`.
+pub(crate) fn utf8_error(path: &Path, bytes: &[u8], at: usize) -> InputError {
+    let upto = &bytes[..at.min(bytes.len())];
+    let line = upto.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let col = upto.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+    let byte = bytes
+        .get(at)
+        .map_or(String::new(), |b| format!(" (byte 0x{b:02x})"));
+    InputError::new(
+        path,
+        Position::LineColumn(line, col),
+        format!("not UTF-8 text{byte}; JSON must be UTF-8"),
+    )
+}
+
+/// Records that `--salvage` kept `kept` complete records of a cut input.
+pub(crate) fn warn_salvaged(
+    trace: &mut Trace,
+    input: u32,
+    path: &Path,
+    kept: u64,
+    line: u64,
+    column: u64,
+) {
+    trace.warnings.push(crate::model::Warning {
+        kind: "truncated_input",
+        input,
+        location: crate::model::Location::File,
+        field: String::new(),
+        message: format!(
+            "salvaged {kept} complete record{} of {} (cut at line {line}, column {column})",
+            if kept == 1 { "" } else { "s" },
+            path.display()
+        ),
+    });
 }
 
 /// Sniffs the format from the first bytes of `input`.
@@ -242,7 +271,15 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
 /// Like [`load_with`] for inputs already in memory (`opts.format` is not
 /// used: each input carries its format).
 pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Result<Trace> {
-    let _ = opts;
+    for (input, _) in &inputs {
+        let body = input
+            .bytes
+            .strip_prefix(b"\xef\xbb\xbf")
+            .unwrap_or(&input.bytes);
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(InputError::new(&input.path, Position::File, "the file is empty").into());
+        }
+    }
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
     for (input, format) in &inputs {
@@ -270,7 +307,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
         match format {
             Format::TrtllmPerfMetrics => {
                 let mark = trace.mark();
-                trtllm::import(&mut trace, &mine)?;
+                trtllm::import(&mut trace, &mine, opts.salvage)?;
                 trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
             }
             // One clock per input: import (and record) each on its own.
@@ -279,10 +316,10 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                     let mark = trace.mark();
                     match format {
                         Format::TrtllmIterationStats => {
-                            iter_stats::import(&mut trace, &[(i, input)])?
+                            iter_stats::import(&mut trace, &[(i, input)], opts.salvage)?
                         }
-                        Format::Aiperf => aiperf::import(&mut trace, i, input)?,
-                        _ => vllm::import(&mut trace, i, input)?,
+                        Format::Aiperf => aiperf::import(&mut trace, i, input, opts.salvage)?,
+                        _ => vllm::import(&mut trace, i, input, opts.salvage)?,
                     }
                     trace.record_source(vec![i], mark);
                 }
@@ -296,7 +333,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
     for (i, (input, format)) in inputs.into_iter().enumerate() {
         if format == Format::ChromeJson {
             let mark = trace.mark();
-            chrome_json::import(&mut trace, i as u32, input)?;
+            chrome_json::import(&mut trace, i as u32, input, opts.salvage)?;
             trace.record_source(vec![i as u32], mark);
         }
     }

@@ -533,50 +533,6 @@ fn server_from_file_name(path: &Path) -> Option<String> {
     Some(format!("{host} pid {pid}"))
 }
 
-/// Splits an input into raw records with their positions.
-fn records<'a>(
-    input: &'a Input,
-    text: &'a str,
-) -> Result<Vec<(Position, &'a RawValue)>, InputError> {
-    let body = text.trim_start_matches('\u{feff}');
-    let lead = text.len() - body.len();
-    if body.trim_start().starts_with('[') {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(body).map_err(|e| InputError::json(&input.path, &e))?;
-        return Ok(items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (Position::Record(i as u64), v))
-            .collect());
-    }
-    // JSON Lines (or concatenated objects): stream values, positioned by line.
-    let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(body).into_iter::<&RawValue>();
-    let mut line = 1u64;
-    let mut scanned = 0usize;
-    loop {
-        let before = stream.byte_offset();
-        match stream.next() {
-            None => break,
-            Some(Ok(v)) => {
-                // Line of the value's first byte.
-                let start = v.get().as_ptr() as usize - body.as_ptr() as usize;
-                line += body.as_bytes()[scanned..start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count() as u64;
-                scanned = start;
-                out.push((Position::Line(line), v));
-            }
-            Some(Err(e)) => {
-                let _ = (before, lead);
-                return Err(InputError::json(&input.path, &e));
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Dedup key: same servers, ids and arrival stamps ⇒ the same request.
 type Key = (
     RequestKind,
@@ -607,13 +563,15 @@ fn key_of(p: &Parsed) -> Key {
 }
 
 /// Reads all TensorRT-LLM perf-metrics inputs into `trace`.
-pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)]) -> Result<()> {
+pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Result<()> {
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: FxHashSet<Key> = FxHashSet::default();
     for &(index, input) in inputs {
         let text = input.text()?;
         let file_server = server_from_file_name(&input.path);
-        let recs = records(input, text)?;
+        let split = super::jsonrec::records(input, text, salvage)?;
+        split.warn_cut(trace, input, index);
+        let recs = split.records;
         if recs.is_empty() {
             Cursor {
                 path: &input.path,

@@ -37,7 +37,7 @@ const LISTS: &[(&str, &str)] = &[("itls", "s")];
 const STRINGS: &[(&str, &str)] = &[("generated_texts", "generated_text"), ("errors", "error")];
 
 /// Reads one vLLM bench result into `trace`.
-pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
+pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Result<()> {
     let text = input.text()?;
     let body = text.trim_start_matches('\u{feff}');
     let file = Cursor {
@@ -45,8 +45,15 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
         input: index,
         position: Position::File,
     };
-    let top: &RawValue =
-        serde_json::from_str(body).map_err(|e| InputError::json(&input.path, &e))?;
+    let top: &RawValue = serde_json::from_str(body).map_err(|e| {
+        let mut err = InputError::json_in(&input.path, body, &e, None);
+        if salvage && crate::error::is_cut(body, &e) {
+            // One object of parallel arrays: no record is complete on its own.
+            err.message
+                .push_str("; --salvage cannot help: a vLLM bench result is one object");
+        }
+        err
+    })?;
     if !top.get().starts_with('{') {
         return Err(file
             .error(
