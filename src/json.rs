@@ -93,10 +93,52 @@ pub fn scalar(v: &RawValue) -> Option<ArgValue> {
     }
 }
 
+/// Deepest nesting of arguments converted into nested values; a value
+/// nested deeper is kept as its JSON text (a string). Protobuf decoders
+/// (trace processor, the `protobuf` crate) refuse messages nested ~100 deep,
+/// and recursion over arbitrarily deep input would overflow the stack.
+pub const MAX_DEPTH: usize = 32;
+
+/// Nesting depth of a JSON text: 0 for a scalar, 1 for `{}` or `[1]`, ...
+/// A byte scan, no recursion.
+pub fn depth(text: &str) -> usize {
+    let (mut d, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in text.as_bytes() {
+        if in_str {
+            match b {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                d += 1;
+                max = max.max(d);
+            }
+            b']' | b'}' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Flattens a raw value into `(dotted.key, value)` pairs: objects recurse
-/// with `prefix.key`, arrays with `prefix[i]`, nulls are skipped.
+/// with `prefix.key`, arrays with `prefix[i]`, nulls are skipped; below
+/// [`MAX_DEPTH`] levels a value is kept as its JSON text.
 pub fn flatten(prefix: &str, v: &RawValue, out: &mut Vec<(String, ArgValue)>) {
+    flatten_at(prefix, v, out, 0)
+}
+
+fn flatten_at(prefix: &str, v: &RawValue, out: &mut Vec<(String, ArgValue)>, level: usize) {
     let text = v.get();
+    if level >= MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        out.push((prefix.to_owned(), ArgValue::Str(text.to_owned())));
+        return;
+    }
     match text.as_bytes().first() {
         Some(b'{') => {
             if let Ok(Pairs(pairs)) = serde_json::from_str::<Pairs>(text) {
@@ -106,14 +148,14 @@ pub fn flatten(prefix: &str, v: &RawValue, out: &mut Vec<(String, ArgValue)>) {
                     } else {
                         format!("{prefix}.{k}")
                     };
-                    flatten(&key, v, out);
+                    flatten_at(&key, v, out, level + 1);
                 }
             }
         }
         Some(b'[') => {
             if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) {
                 for (i, v) in items.into_iter().enumerate() {
-                    flatten(&format!("{prefix}[{i}]"), v, out);
+                    flatten_at(&format!("{prefix}[{i}]"), v, out, level + 1);
                 }
             }
         }

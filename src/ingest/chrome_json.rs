@@ -209,6 +209,9 @@ struct Importer<'a, 't> {
     error: Option<InputError>,
 }
 
+/// Longest event name or category kept whole (bytes).
+pub const MAX_NAME_BYTES: usize = 4096;
+
 const GPU_CATEGORIES: &[&str] = &[
     "kernel",
     "gpu_memcpy",
@@ -252,6 +255,41 @@ impl<'a> Importer<'a, '_> {
             Cow::Borrowed(text)
         };
         time::to_ns(&digits, Unit::Micros).map_err(|e| self.err(index, field, e.to_string()))
+    }
+
+    /// Interns an event name or category. Control characters (which JSON
+    /// allows escaped, `\u0001`) become U+FFFD and a name longer than
+    /// [`MAX_NAME_BYTES`] is cut, each a counted warning.
+    fn name(&mut self, text: &str, index: u64, field: &str) -> StrId {
+        let bad = |c: char| c.is_control() && c != '\t';
+        let long = text.len() > MAX_NAME_BYTES;
+        if !long && !text.contains(bad) {
+            return self.trace.intern(text);
+        }
+        let mut t: Cow<str> = Cow::Borrowed(text);
+        if t.contains(bad) {
+            self.warn(
+                "control_character",
+                index,
+                &format!("traceEvents[{index}].{field}"),
+                "control characters replaced by U+FFFD",
+            );
+            t = Cow::Owned(t.replace(bad, "\u{fffd}"));
+        }
+        if long {
+            let mut cut = MAX_NAME_BYTES;
+            while !t.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.warn(
+                "long_name",
+                index,
+                &format!("traceEvents[{index}].{field}"),
+                format!("{} bytes long; cut to {MAX_NAME_BYTES} bytes", text.len()),
+            );
+            t = Cow::Owned(format!("{}…", &t[..cut]));
+        }
+        self.trace.intern(&t)
     }
 
     fn process(&mut self, pid: RawId<'a>) -> usize {
@@ -328,6 +366,18 @@ impl<'a> Importer<'a, '_> {
                 if text[1..].trim_start().starts_with('}') {
                     return Args::None;
                 }
+                let depth = crate::json::depth(text);
+                if depth > crate::json::MAX_DEPTH {
+                    self.warn(
+                        "args_too_deep",
+                        index,
+                        &format!("traceEvents[{index}].args"),
+                        format!(
+                            "args nest {depth} levels (limit {}); deeper values kept as JSON text",
+                            crate::json::MAX_DEPTH
+                        ),
+                    );
+                }
                 let start = text.as_ptr() as usize - self.base_ptr;
                 Args::Raw {
                     blob: self.blob,
@@ -382,8 +432,8 @@ impl<'a> Importer<'a, '_> {
                 let pid = raw_id(ev.pid);
                 let tid = raw_id(ev.tid);
                 let ts = self.time(ev.ts, index, "ts")?;
-                let name = self.trace.intern(ev.name.as_deref().unwrap_or(""));
-                let cat = ev.cat.as_deref().map(|c| self.trace.intern(c));
+                let name = self.name(ev.name.as_deref().unwrap_or(""), index, "name");
+                let cat = ev.cat.as_deref().map(|c| self.name(c, index, "cat"));
                 match ph {
                     "X" => {
                         let dur = self.time(ev.dur, index, "dur")?;
@@ -478,7 +528,7 @@ impl<'a> Importer<'a, '_> {
             "C" => {
                 let ts = self.time(ev.ts, index, "ts")?;
                 let p = self.process(raw_id(ev.pid));
-                let name = self.trace.intern(ev.name.as_deref().unwrap_or(""));
+                let name = self.name(ev.name.as_deref().unwrap_or(""), index, "name");
                 let Some(args) = ev.args.filter(|a| a.get().starts_with('{')) else {
                     self.warn(
                         "counter_without_values",
@@ -545,7 +595,7 @@ impl<'a> Importer<'a, '_> {
                     _ => FlowPhase::End,
                 };
                 let enclosing = phase != FlowPhase::End || ev.bp.as_deref() == Some("e");
-                let cat = ev.cat.as_deref().map(|c| self.trace.intern(c));
+                let cat = ev.cat.as_deref().map(|c| self.name(c, index, "cat"));
                 let next = self.flow_groups.len() as u32;
                 let group = *self.flow_groups.entry((cat, id.get())).or_insert(next);
                 self.flows.push(FlowEnd {

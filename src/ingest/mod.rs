@@ -76,7 +76,20 @@ impl Input {
         let raw = std::fs::read(path).map_err(rerr)?;
         let disk_bytes = raw.len() as u64;
         let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::with_capacity(raw.len() * 8);
+            // The gzip trailer holds the inflated size mod 2^32: a good
+            // first capacity (bounded, since the trailer may lie).
+            let isize = raw
+                .len()
+                .checked_sub(4)
+                .and_then(|at| raw.get(at..))
+                .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                .map_or(0, |t| u32::from_le_bytes(t) as usize);
+            let hint = if isize >= raw.len() {
+                isize
+            } else {
+                raw.len().saturating_mul(4)
+            };
+            let mut out = Vec::with_capacity(hint.min(raw.len().saturating_mul(16)));
             flate2::read::MultiGzDecoder::new(&raw[..])
                 .read_to_end(&mut out)
                 .map_err(|e| {

@@ -113,7 +113,7 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
                 Ok(Pairs(pairs)) => pairs
                     .into_iter()
                     .filter_map(|(k, v)| {
-                        let mut a = from_raw(v)?;
+                        let mut a = from_raw(v, 1)?;
                         a.name_field =
                             Some(debug_annotation::NameField::NameIid(names.dynamic(&k)));
                         Some(a)
@@ -144,10 +144,15 @@ pub fn value_of(v: &ArgValue) -> debug_annotation::Value {
 }
 
 /// A raw JSON value as an unnamed annotation; `None` for `null`.
-fn from_raw(v: &RawValue) -> Option<DebugAnnotation> {
+/// Below [`crate::json::MAX_DEPTH`] levels a value is kept as its JSON text.
+fn from_raw(v: &RawValue, level: usize) -> Option<DebugAnnotation> {
     use debug_annotation::Value as V;
     let text = v.get();
     let mut a = DebugAnnotation::default();
+    if level >= crate::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        a.value = Some(V::StringValue(text.to_owned()));
+        return Some(a);
+    }
     match text.as_bytes().first()? {
         b'n' => return None,
         b't' => a.value = Some(V::BoolValue(true)),
@@ -158,14 +163,17 @@ fn from_raw(v: &RawValue) -> Option<DebugAnnotation> {
         }
         b'[' => {
             let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
-            a.array_values = items.into_iter().filter_map(from_raw).collect();
+            a.array_values = items
+                .into_iter()
+                .filter_map(|v| from_raw(v, level + 1))
+                .collect();
         }
         b'{' => {
             let Pairs(pairs) = serde_json::from_str(text).ok()?;
             a.dict_entries = pairs
                 .into_iter()
                 .filter_map(|(k, v)| {
-                    let mut e = from_raw(v)?;
+                    let mut e = from_raw(v, level + 1)?;
                     e.name_field = Some(debug_annotation::NameField::Name(k.into_owned()));
                     Some(e)
                 })

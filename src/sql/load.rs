@@ -263,7 +263,7 @@ impl<'c> ArgWriter<'c> {
                     Ok(Pairs(pairs)) => {
                         for (k, v) in pairs {
                             let key = format!("debug.{k}");
-                            self.raw(set, &key.clone(), &key, v)?;
+                            self.raw(set, &key.clone(), &key, v, 1)?;
                         }
                     }
                     // Importers validate raw args; keep the text if that ever fails.
@@ -280,8 +280,12 @@ impl<'c> ArgWriter<'c> {
     /// One raw JSON value, flattened like the Perfetto writer's debug
     /// annotations: objects `a.b`, arrays `x[0]` (flat_key without the
     /// index), `null` skipped.
-    fn raw(&mut self, set: i64, flat_key: &str, key: &str, v: &RawValue) -> Res<()> {
+    /// Below [`crate::json::MAX_DEPTH`] levels a value is kept as its JSON text.
+    fn raw(&mut self, set: i64, flat_key: &str, key: &str, v: &RawValue, level: usize) -> Res<()> {
         let text = v.get();
+        if level >= crate::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+            return self.row(set, flat_key, key, &ArgValue::Str(text.to_owned()));
+        }
         let value = match text.as_bytes().first() {
             None | Some(b'n') => return Ok(()),
             Some(b't') => ArgValue::Bool(true),
@@ -293,14 +297,20 @@ impl<'c> ArgWriter<'c> {
             Some(b'[') => {
                 let items: Vec<&RawValue> = serde_json::from_str(text).unwrap_or_default();
                 for (i, item) in items.into_iter().enumerate() {
-                    self.raw(set, flat_key, &format!("{key}[{i}]"), item)?;
+                    self.raw(set, flat_key, &format!("{key}[{i}]"), item, level + 1)?;
                 }
                 return Ok(());
             }
             Some(b'{') => {
                 if let Ok(Pairs(pairs)) = serde_json::from_str(text) {
                     for (k, item) in pairs {
-                        self.raw(set, &format!("{flat_key}.{k}"), &format!("{key}.{k}"), item)?;
+                        self.raw(
+                            set,
+                            &format!("{flat_key}.{k}"),
+                            &format!("{key}.{k}"),
+                            item,
+                            level + 1,
+                        )?;
                     }
                 }
                 return Ok(());
