@@ -207,6 +207,8 @@ struct Importer<'a, 't> {
     first_counter: usize,
     /// The first hard error; serde gets a placeholder to abort.
     error: Option<InputError>,
+    /// Index of the event serde_json failed to read.
+    failed_at: Option<u64>,
 }
 
 /// Longest event name or category kept whole (bytes).
@@ -437,6 +439,13 @@ impl<'a> Importer<'a, '_> {
                 match ph {
                     "X" => {
                         let dur = self.time(ev.dur, index, "dur")?;
+                        if ts.checked_add(dur).is_none() {
+                            return Err(self.err(
+                                index,
+                                "dur",
+                                "ts + dur is beyond the i64 nanosecond range",
+                            ));
+                        }
                         let t = self.thread(pid, tid);
                         if let Some(c) = ev.cat.as_deref() {
                             if GPU_CATEGORIES.contains(&c) {
@@ -1053,13 +1062,10 @@ impl<'de, 'i, 't> Visitor<'de> for Events<'i, 'de, 't> {
             let ev = match seq.next_element::<RawEvent<'de>>() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
-                // A cut: the caller decides (error, or salvage).
-                Err(e) if e.to_string().starts_with("EOF while parsing") => return Err(e),
+                // Syntax errors and cuts: the caller positions them (and
+                // salvages a cut when asked).
                 Err(e) => {
-                    imp.error = Some(
-                        InputError::new(imp.path, Position::Record(index), strip_position(&e))
-                            .field(format!("traceEvents[{index}]")),
-                    );
+                    imp.failed_at = Some(index);
                     return Err(e);
                 }
             };
@@ -1071,13 +1077,6 @@ impl<'de, 'i, 't> Visitor<'de> for Events<'i, 'de, 't> {
         }
         Ok(())
     }
-}
-
-fn strip_position(e: &dyn fmt::Display) -> String {
-    let msg = e.to_string();
-    msg.rsplit_once(" at line ")
-        .map_or(msg.as_str(), |(m, _)| m)
-        .to_owned()
 }
 
 /// Reads one Chrome-trace input (consumed: its buffer becomes a blob).
@@ -1120,6 +1119,7 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             first_slice,
             first_counter,
             error: None,
+            failed_at: None,
         };
         let mut de = serde_json::Deserializer::from_slice(body);
         let r = Top(&mut imp).deserialize(&mut de).and_then(|()| de.end());
@@ -1132,7 +1132,12 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
                 Err(u) => return Err(super::utf8_error(&path, body, u.valid_up_to()).into()),
             };
             if !crate::error::is_cut(text, &e) {
-                return Err(InputError::json_in(&path, text, &e, None).into());
+                let err = InputError::json_in(&path, text, &e, None);
+                return Err(match imp.failed_at {
+                    Some(i) => err.field(format!("traceEvents[{i}]")),
+                    None => err,
+                }
+                .into());
             }
             if !salvage {
                 return Err(InputError::json_in(&path, text, &e, Some(imp.events)).into());

@@ -212,8 +212,10 @@ pub struct Slice {
 }
 
 impl Slice {
+    /// `ts + dur`. Importers reject slices whose end leaves the i64 range;
+    /// saturating keeps a model built by other code from panicking.
     pub fn end(&self) -> i64 {
-        self.ts + self.dur
+        self.ts.saturating_add(self.dur)
     }
 }
 
