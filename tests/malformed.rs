@@ -1,0 +1,532 @@
+//! Malformed inputs, one table: each case is an input written here (or cut
+//! from a fixture), the command line, and the exact error fragment (after
+//! `<path>: `) or warning kind and count it must produce. Every run checks
+//! that the binary did not panic, the exit code (1 bad input, 2 usage), and
+//! that an error leaves no output file behind — and leaves an existing
+//! output file untouched.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::fixture;
+
+enum Expect {
+    /// Exit code and the stderr text that follows `error: <input path>: `.
+    Error(i32, &'static str),
+    /// A usage error (exit 2) whose stderr contains this text.
+    Usage(&'static str),
+    /// Success with `count` warnings of `kind` in the summary.
+    Warn(&'static str, u64),
+    /// Success with no warnings at all.
+    Clean,
+}
+
+struct Case {
+    name: &'static str,
+    input: Vec<u8>,
+    /// Extra arguments after `convert IN -o OUT`.
+    args: &'static [&'static str],
+    expect: Expect,
+}
+
+fn case(
+    name: &'static str,
+    input: impl Into<Vec<u8>>,
+    args: &'static [&'static str],
+    expect: Expect,
+) -> Case {
+    Case {
+        name,
+        input: input.into(),
+        args,
+        expect,
+    }
+}
+
+const X: &str = r#"{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1}"#;
+
+/// A Chrome event array: `X`, then `second` as the second event.
+fn chrome2(second: &str) -> String {
+    format!("[{X},\n{second}]")
+}
+
+/// The first `lines` complete lines of a fixture plus `extra` bytes of the next.
+fn cut(rel: &str, lines: usize, extra: usize) -> Vec<u8> {
+    let text = std::fs::read(fixture(rel)).unwrap();
+    let mut at = 0;
+    for _ in 0..lines {
+        at += text[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    }
+    text[..at + extra].to_vec()
+}
+
+fn cases() -> Vec<Case> {
+    use Expect::*;
+    let deep = format!(
+        r#"[{{"ph":"X","name":"a","ts":1,"dur":2,"pid":1,"tid":1,"args":{{"x":{}{}}}}}]"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let long = format!(
+        r#"[{{"ph":"X","name":"{}","ts":1,"dur":2,"pid":1,"tid":1}}]"#,
+        "n".repeat(10_000)
+    );
+    vec![
+        // --- truncated inputs -------------------------------------------
+        case(
+            "chrome array cut mid-event",
+            format!("[{X},\n{X},\n{{\"ph\":\"X\",\"name\":\"c\",\"ts\":"),
+            &[],
+            Error(1, "line 3, column 26: the JSON ends early (EOF while parsing a value); the file looks truncated; 2 complete records precede the cut (--salvage keeps them)"),
+        ),
+        case(
+            "chrome array cut mid-event, salvaged",
+            format!("[{X},\n{X},\n{{\"ph\":\"X\",\"name\":\"c\",\"ts\":"),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "traceEvents object cut mid-string",
+            format!("{{\"traceEvents\":[{X},{X},{{\"ph\":\"X\",\"na"),
+            &[],
+            Error(1, "line 1, column 135: the JSON ends early (EOF while parsing a string); the file looks truncated; 2 complete records precede the cut (--salvage keeps them)"),
+        ),
+        case(
+            "traceEvents object cut after the array, salvaged",
+            format!("{{\"traceEvents\":[{X}],\"deviceProperties\":[{{\"id\":0,"),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "perf-metrics JSONL, last line cut",
+            cut("trtllm/perf_metrics-disagg-hostA-4242-20261123T101500Z.jsonl", 1, 100),
+            &[],
+            Error(1, "line 2, column 100: the JSON ends early (EOF while parsing an object); the file looks truncated; 1 complete record precedes the cut (--salvage keeps it)"),
+        ),
+        case(
+            "perf-metrics JSONL, last line cut, salvaged",
+            cut("trtllm/perf_metrics-disagg-hostA-4242-20261123T101500Z.jsonl", 1, 100),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "perf-metrics array cut",
+            cut("trtllm/aggregated-perf_metrics.json", 30, 10),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "aiperf JSONL cut",
+            cut("aiperf/new-schema.jsonl", 2, 50),
+            &[],
+            Error(1, "line 3, column 50: the JSON ends early (EOF while parsing a string); the file looks truncated; 2 complete records precede the cut (--salvage keeps them)"),
+        ),
+        case(
+            "aiperf JSONL cut, salvaged",
+            cut("aiperf/new-schema.jsonl", 2, 50),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "iteration stats array cut, salvaged",
+            cut("iter_stats/old-keys.json", 6, 5),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "vLLM result cut: one object, nothing to salvage",
+            cut("vllm/vllm-detailed.json", 12, 3),
+            &["--salvage"],
+            Error(1, "line 13, column 3: the JSON ends early (EOF while parsing a string); the file looks truncated; --salvage cannot help: a vLLM bench result is one object"),
+        ),
+        // --- tokens and numbers -----------------------------------------
+        case(
+            "NaN (Python json.dumps)",
+            chrome2(r#"{"ph":"X","name":"b","ts":NaN,"dur":1,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "line 2, column 27: field `traceEvents[1]`: `NaN` is not a JSON number (Python's json.dumps writes it for float('nan')); write null or a string instead"),
+        ),
+        case(
+            "-Infinity",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":-Infinity,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "line 2, column 36: field `traceEvents[1]`: `-Infinity` is not a JSON number (Python's json.dumps writes it for float('inf')); write null or a string instead"),
+        ),
+        case(
+            "NaN in perf-metrics JSONL",
+            "{\"request_id\": 1, \"perf_metrics\": {\"timing_metrics\": {\"arrival_time\": NaN}}}\n",
+            &[],
+            Error(1, "line 1, column 71: `NaN` is not a JSON number (Python's json.dumps writes it for float('nan')); write null or a string instead"),
+        ),
+        case(
+            "ts beyond i64 nanoseconds",
+            chrome2(r#"{"ph":"X","name":"b","ts":1e30,"dur":1,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "record 1: field `traceEvents[1].ts`: 1e30 is out of range for nanoseconds in i64"),
+        ),
+        case(
+            "ts beyond u64",
+            chrome2(r#"{"ph":"X","name":"b","ts":99999999999999999999999,"dur":1,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "record 1: field `traceEvents[1].ts`: 99999999999999999999999 is out of range for nanoseconds in i64"),
+        ),
+        case(
+            "ts + dur overflows i64",
+            chrome2(r#"{"ph":"X","name":"b","ts":9223372036854775,"dur":9223372036854775,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "record 1: field `traceEvents[1].dur`: ts + dur is beyond the i64 nanosecond range"),
+        ),
+        case(
+            "baseTimeNanoseconds + ts overflows",
+            format!("{{\"traceEvents\":[{X}],\"baseTimeNanoseconds\":9223372036854775807}}"),
+            &[],
+            Error(1, "field `baseTimeNanoseconds`: baseTimeNanoseconds + ts is beyond the i64 nanosecond range"),
+        ),
+        case(
+            "pid beyond u64 gets a synthetic pid",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":1,"pid":99999999999999999999999,"tid":1}"#),
+            &[],
+            Clean,
+        ),
+        // --- text hygiene -----------------------------------------------
+        case(
+            "non-UTF-8 byte in a name",
+            b"[{\"ph\":\"X\",\"name\":\"\xff\xfe\",\"ts\":1,\"dur\":2,\"pid\":1,\"tid\":1}]".to_vec(),
+            &[],
+            Error(1, "line 1, column 20: not UTF-8 text (byte 0xff); JSON must be UTF-8"),
+        ),
+        case(
+            "non-UTF-8 byte in perf metrics",
+            b"[{\"request_id\":1,\"perf_metrics\":{\"timing_metrics\":{\"arrival_time\":\"\xff\"}}}]".to_vec(),
+            &[],
+            Error(1, "line 1, column 68: not UTF-8 text (byte 0xff); JSON must be UTF-8"),
+        ),
+        case(
+            "raw newline inside a string",
+            chrome2("{\"ph\":\"X\",\"name\":\"b\nc\",\"ts\":1,\"dur\":1,\"pid\":1,\"tid\":1}"),
+            &[],
+            Error(1, "line 3, column 0: field `traceEvents[1]`: control character (\\u0000-\\u001F) found while parsing a string"),
+        ),
+        case(
+            "escaped control character in a name",
+            chrome2(r#"{"ph":"X","name":"b\u0001c","ts":1,"dur":1,"pid":1,"tid":1}"#),
+            &[],
+            Warn("control_character", 1),
+        ),
+        case("name of 10 000 bytes", long, &[], Warn("long_name", 1)),
+        case("args nested 100 000 deep", deep, &[], Warn("args_too_deep", 1)),
+        // --- empty and wrong JSON ---------------------------------------
+        case("empty file", "", &[], Error(1, "the file is empty")),
+        case(
+            "blank file with a forced format",
+            " \n\t ",
+            &["--format", "aiperf"],
+            Error(1, "the file is empty"),
+        ),
+        case("empty array", "[]", &[], Warn("empty_input", 1)),
+        case(
+            "some other JSON object",
+            r#"{"hello": [1, 2]}"#,
+            &[],
+            Error(1, "unknown format: expected TensorRT-LLM perf metrics"),
+        ),
+        case(
+            "not JSON at all",
+            "hello, world\n",
+            &[],
+            Error(1, "not JSON: expected a JSON array, object or JSON Lines"),
+        ),
+        case(
+            "traceEvents is not an array",
+            r#"{"traceEvents": 5}"#,
+            &[],
+            Error(1, "line 1, column 17: invalid type: integer `5`, expected an array of trace events"),
+        ),
+        case(
+            "duplicate traceEvents",
+            format!("{{\"traceEvents\":[{X}],\"traceEvents\":[]}}"),
+            &[],
+            Error(1, "line 1, column 83: duplicate key `traceEvents`"),
+        ),
+        case(
+            "numbers forced as Chrome events",
+            "[1,2,3]",
+            &["--format", "chrome-json"],
+            Error(1, "line 1, column 2: field `traceEvents[0]`: invalid type: integer `1`, expected struct RawEvent"),
+        ),
+        case(
+            "numbers forced as perf metrics",
+            "[1,2,3]",
+            &["--format", "trtllm-perf-metrics"],
+            Error(1, "record 0: expected a perf-metrics record (an object), found `1`"),
+        ),
+        case(
+            "numbers forced as aiperf",
+            "[1,2,3]",
+            &["--format", "aiperf"],
+            Error(1, "record 0: expected a record object, found `1`"),
+        ),
+        case(
+            "numbers forced as iteration stats",
+            "[1,2,3]",
+            &["--format", "trtllm-iteration-stats"],
+            Error(1, "record 0: expected an iteration object, found `1`"),
+        ),
+        case(
+            "array forced as a vLLM result",
+            "[1,2,3]",
+            &["--format", "vllm-bench"],
+            Error(1, "expected a vLLM bench result object, found an array"),
+        ),
+        case(
+            "vLLM arrays of different lengths",
+            r#"{"ttfts": [0.1, 0.2], "latencies": [0.3]}"#,
+            &[],
+            Error(1, "field `latencies`: has 1 entries but `ttfts` has 2"),
+        ),
+        case(
+            "trailing garbage",
+            format!("[{X}] garbage"),
+            &[],
+            Error(1, "line 1, column 56: trailing characters"),
+        ),
+        case(
+            "trailing comma",
+            format!("[{X},]"),
+            &[],
+            Error(1, "line 1, column 55: field `traceEvents[1]`: trailing comma"),
+        ),
+        case(
+            "X event without dur",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "record 1: field `traceEvents[1].dur`: missing"),
+        ),
+        case(
+            "damaged gzip",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00garbage".to_vec(),
+            &[],
+            Error(1, "gzip stream is damaged"),
+        ),
+        // --- usage ------------------------------------------------------
+        case(
+            "unknown --format",
+            X,
+            &["--format", "nope"],
+            Usage("unknown format `nope`; known: trtllm-perf-metrics"),
+        ),
+        case(
+            "bad --shift",
+            format!("[{X}]"),
+            &["--shift", "7=1s"],
+            Usage("--shift 7=1s: there are 1 inputs, numbered from 0"),
+        ),
+    ]
+}
+
+/// Runs the binary; asserts it did not panic; returns (exit code, stderr).
+fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let out = assert_cmd::Command::cargo_bin("breakdown-trace")
+        .unwrap()
+        .args(args)
+        .output()
+        .expect("run binary");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "binary panicked: {stderr}");
+    (out.status.code().expect("exited, not killed"), stderr)
+}
+
+/// The count of warning `kind` in a summary on stderr (0 when absent).
+fn warning_count(stderr: &str, kind: &str) -> u64 {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(kind)).then(|| w.next()?.parse().ok())?
+        })
+        .next()
+        .unwrap_or(0)
+}
+
+fn check(c: &Case, dir: &Path, out: &Path, previous: Option<&[u8]>, mismatches: &mut Vec<String>) {
+    let input: PathBuf = dir.join("in.json");
+    std::fs::write(&input, &c.input).unwrap();
+    if let Some(p) = previous {
+        std::fs::write(out, p).unwrap();
+    } else {
+        let _ = std::fs::remove_file(out);
+    }
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "convert".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(c.args.iter().map(|a| std::ffi::OsStr::new(a)));
+    let (code, stderr) = run(&args);
+    let name = c.name;
+    let failed = match &c.expect {
+        Expect::Error(want, msg) => {
+            assert_eq!(code, *want, "{name}: exit code; stderr: {stderr}");
+            let full = format!("error: {}: {msg}", input.display());
+            if !stderr.contains(&full) {
+                mismatches.push(format!("{name}: expected `{full}`\n got: {stderr}"));
+            }
+            true
+        }
+        Expect::Usage(msg) => {
+            assert_eq!(code, 2, "{name}: exit code; stderr: {stderr}");
+            assert!(
+                stderr.contains(msg),
+                "{name}: expected `{msg}`\n got: {stderr}"
+            );
+            true
+        }
+        Expect::Warn(kind, n) => {
+            assert_eq!(code, 0, "{name}: should succeed; stderr: {stderr}");
+            assert_eq!(
+                warning_count(&stderr, kind),
+                *n,
+                "{name}: {kind}; stderr: {stderr}"
+            );
+            common::decode(out);
+            false
+        }
+        Expect::Clean => {
+            assert_eq!(code, 0, "{name}: should succeed; stderr: {stderr}");
+            assert!(stderr.contains("warnings none"), "{name}: {stderr}");
+            common::decode(out);
+            false
+        }
+    };
+    if failed {
+        match previous {
+            None => assert!(!out.exists(), "{name}: an error left an output file"),
+            Some(p) => assert_eq!(
+                std::fs::read(out).unwrap(),
+                p,
+                "{name}: an error replaced the existing output"
+            ),
+        }
+    }
+    // No temporary file is left beside the target either way.
+    let stray: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{name}: temporary files left: {stray:?}");
+}
+
+#[test]
+fn malformed_inputs_give_exact_errors_and_warnings() {
+    let cases = cases();
+    assert!(cases.len() >= 25, "the table has {} cases", cases.len());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.pftrace");
+    let mut mismatches = Vec::new();
+    for c in &cases {
+        check(c, dir.path(), &out, None, &mut mismatches);
+        check(
+            c,
+            dir.path(),
+            &out,
+            Some(b"previous trace"),
+            &mut mismatches,
+        );
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn salvage_says_how_many_records_were_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cut.json");
+    std::fs::write(
+        &input,
+        format!("[{X},\n{X},\n{{\"ph\":\"X\",\"name\":\"c\",\"ts\":"),
+    )
+    .unwrap();
+    let out = dir.path().join("out.pftrace");
+    let (code, stderr) = run(&[
+        "convert".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--salvage".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let msg = format!(
+        "warning: salvaged 2 complete records of {} (cut at line 3, column 26)",
+        input.display()
+    );
+    assert!(stderr.contains(&msg), "{stderr}");
+    let d = common::decode(&out);
+    assert_eq!(d.named("a").count(), 2, "{:?}", d.slices);
+    // The flag works on every loading command.
+    for cmd in ["info", "query"] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![cmd.as_ref()];
+        if cmd == "query" {
+            args.push(std::ffi::OsStr::new("--sql"));
+            args.push(std::ffi::OsStr::new("select count(*) from slice"));
+        }
+        args.push(input.as_os_str());
+        args.push("--salvage".as_ref());
+        let (code, stderr) = run(&args);
+        assert_eq!(code, 0, "{cmd}: {stderr}");
+        assert!(stderr.contains(&msg), "{cmd}: {stderr}");
+    }
+}
+
+#[test]
+fn db_output_is_atomic_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[{\"ph\":\"X\",\"ts\":").unwrap();
+    let out = dir.path().join("out.sqlite");
+    std::fs::write(&out, b"previous db").unwrap();
+    let (code, stderr) = run(&[
+        "db".as_ref(),
+        bad.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the JSON ends early"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous db");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn missing_input_and_missing_output_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let out = dir.path().join("out.pftrace");
+    let (code, stderr) = run(&[
+        "convert".as_ref(),
+        missing.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "error: {}: No such file or directory",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let (code, stderr) = run(&["convert".as_ref(), missing.as_os_str()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("required arguments were not provided"),
+        "{stderr}"
+    );
+}
