@@ -65,7 +65,10 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
     assert!(trace.layout.is_some(), "call model::layout::lay_out first");
     let mut stats = WriteStats::default();
     let min_ts = trace.time_range().map_or(0, |(lo, _)| lo);
-    stats.timestamp_shift_ns = if min_ts < 0 { -min_ts } else { 0 };
+    // Timestamps are written as `ts - base` (in i128, so any i64 span fits
+    // the u64 field); `base` is the earliest time when it is negative.
+    let base = min_ts.min(0);
+    stats.timestamp_shift_ns = base.checked_neg().unwrap_or(i64::MAX);
     let shift = stats.timestamp_shift_ns;
 
     let mut buf = Vec::with_capacity(1 << 16);
@@ -154,7 +157,7 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
     );
     put(
         &mut buf,
-        &provenance_packet(trace, prov_uuid, min_ts + shift, shift),
+        &provenance_packet(trace, prov_uuid, min_ts.max(0), shift),
     );
     stats.packets += 2;
     w.write_all(&buf)?;
@@ -163,19 +166,19 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
     // 3. Events, encoded in parallel chunks, written in order.
     let flows = FlowIndex::new(trace);
     let events = order::events(trace, flows.as_ref());
-    stats.packets += events.len() as u64;
     let ctx = Ctx {
         trace,
         flows: flows.as_ref(),
         names: &names,
-        shift,
+        base,
     };
     for batch in events.chunks(CHUNK * 16) {
-        let encoded: Vec<Vec<u8>> = batch
+        let encoded: Vec<(Vec<u8>, u64)> = batch
             .par_chunks(CHUNK)
             .map(|c| ctx.encode_chunk(c))
             .collect();
-        for e in encoded {
+        for (e, packets) in encoded {
+            stats.packets += packets;
             w.write_all(&e)?;
             stats.bytes += e.len() as u64;
         }
@@ -319,11 +322,14 @@ struct Ctx<'a> {
     trace: &'a Trace,
     flows: Option<&'a FlowIndex>,
     names: &'a AnnotationNames,
-    shift: i64,
+    /// Subtracted from every timestamp (0, or the earliest negative time).
+    base: i64,
 }
 
 impl Ctx<'_> {
-    fn encode_chunk(&self, events: &[(i64, Ev)]) -> Vec<u8> {
+    /// Encodes `events` (and the interning packet they need first); returns
+    /// the bytes and the number of packets.
+    fn encode_chunk(&self, events: &[(i64, Ev)]) -> (Vec<u8>, u64) {
         let trace = self.trace;
         let mut names = ChunkNames::new(self.names);
         let mut body = Vec::with_capacity(events.len() * 24);
@@ -367,7 +373,7 @@ impl Ctx<'_> {
             put(
                 &mut body,
                 &TracePacket {
-                    timestamp: Some((ts + self.shift) as u64),
+                    timestamp: Some((i128::from(ts) - i128::from(self.base)) as u64),
                     optional_trusted_packet_sequence_id: Some(seq()),
                     data: Some(trace_packet::Data::TrackEvent(e)),
                     sequence_flags: Some(SEQ_NEEDS_INCREMENTAL_STATE),
@@ -376,7 +382,7 @@ impl Ctx<'_> {
             );
         }
         if names.used.is_empty() {
-            return body;
+            return (body, events.len() as u64);
         }
         // Define the annotation names this chunk uses before its events.
         let mut out = Vec::with_capacity(body.len() + 64 * names.used.len());
@@ -400,7 +406,7 @@ impl Ctx<'_> {
             },
         );
         out.extend_from_slice(&body);
-        out
+        (out, events.len() as u64 + 1)
     }
 }
 
