@@ -38,7 +38,10 @@ impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TimeError::NotANumber(t) => write!(f, "expected a number, found {t}"),
-            TimeError::OutOfRange(t) => write!(f, "{t} is out of range for nanoseconds in i64"),
+            TimeError::OutOfRange(t) => write!(
+                f,
+                "{t} is out of range (times are limited to ±2^62 ns, about ±146 years)"
+            ),
         }
     }
 }
@@ -70,7 +73,7 @@ pub fn to_ns(text: &str, unit: Unit) -> Result<i64, TimeError> {
                 *exp10 -= 1;
             }
         } else if !frac {
-            *exp10 += 1; // integer digit beyond our precision: scale instead
+            *exp10 = exp10.saturating_add(1); // integer digit beyond our precision: scale instead
         }
     };
     while i < b.len() && b[i].is_ascii_digit() {
@@ -138,14 +141,28 @@ pub fn to_ns(text: &str, unit: Unit) -> Result<i64, TimeError> {
         }
     };
     let value = if neg { -value } else { value };
+    if value.abs() > i128::from(MAX_ABS_NS) {
+        return Err(range());
+    }
     i64::try_from(value).map_err(|_| range())
+}
+
+/// Largest magnitude of a time read from an input (ns): 2^62 - 1, about
+/// 146 years. Any difference or sum of two such times fits in `i64`, so
+/// durations (`end - start`) and `ts + dur` never overflow.
+pub const MAX_ABS_NS: i64 = (1 << 62) - 1;
+
+/// `a + b` when the sum stays within [`MAX_ABS_NS`] (times derived from a
+/// start plus durations obey the same bound as times read directly).
+pub fn add_ns(a: i64, b: i64) -> Option<i64> {
+    a.checked_add(b).filter(|v| v.abs() <= MAX_ABS_NS)
 }
 
 /// Converts an `f64` in `unit` to nanoseconds (for values that arrive as
 /// floats already, e.g. inside parsed arrays). Rounds to nearest.
 pub fn f64_to_ns(v: f64, unit: Unit) -> Option<i64> {
     let scaled = v * 10f64.powi(unit.exp());
-    if scaled.is_finite() && scaled.abs() < 9.2e18 {
+    if scaled.is_finite() && scaled.abs() < MAX_ABS_NS as f64 {
         Some(scaled.round() as i64)
     } else {
         None

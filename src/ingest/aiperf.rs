@@ -294,7 +294,7 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
     if let Some((raw, unit, field)) = &p.ttft {
         let ttft = to_ns(c, raw, unit, field)?;
         let add = |a: i64, b: i64, field: &str| {
-            a.checked_add(b)
+            crate::time::add_ns(a, b)
                 .ok_or_else(|| c.error(field, "time out of range for i64 nanoseconds"))
         };
         let first = add(start, ttft, field)?;
@@ -316,8 +316,7 @@ fn timeline(c: &Cursor, p: &mut Parsed, trace: &mut Trace) -> Result<(), InputEr
             )
         } else if let Some((raw, unit)) = &p.latency {
             Some(
-                start
-                    .checked_add(to_ns(c, raw, unit, "metrics.request_latency")?)
+                crate::time::add_ns(start, to_ns(c, raw, unit, "metrics.request_latency")?)
                     .ok_or_else(|| {
                         c.error(
                             "metrics.request_latency",

@@ -212,7 +212,7 @@ struct Importer<'a, 't> {
 }
 
 /// Longest event name or category kept whole (bytes).
-pub const MAX_NAME_BYTES: usize = 4096;
+pub const MAX_NAME_BYTES: usize = 65536;
 
 const GPU_CATEGORIES: &[&str] = &[
     "kernel",

@@ -228,16 +228,16 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Re
             req.start_ns = Some(s);
             let range = |f: &str| c.error(f, "time out of range for i64 nanoseconds");
             req.end_ns = match latency {
-                Some(l) => Some(s.checked_add(l).ok_or_else(|| range("latencies"))?),
+                Some(l) => Some(crate::time::add_ns(s, l).ok_or_else(|| range("latencies"))?),
                 None => None,
             };
             if req.status == ClientStatus::Ok {
                 if let Some(t) = ttft {
-                    let first = s.checked_add(t).ok_or_else(|| range("ttfts"))?;
+                    let first = crate::time::add_ns(s, t).ok_or_else(|| range("ttfts"))?;
                     req.first_token_ns = Some(first);
                     let mut t = first;
                     for g in &gaps_ns {
-                        t = t.checked_add(*g).ok_or_else(|| range("itls"))?;
+                        t = crate::time::add_ns(t, *g).ok_or_else(|| range("itls"))?;
                         req.chunk_ns.push(t);
                     }
                 }
