@@ -190,3 +190,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_nesting_outside_strings() {
+        assert_eq!(depth("1"), 0);
+        assert_eq!(depth("{}"), 1);
+        assert_eq!(depth(r#"{"a": [1, {"b": "[[[{"}]}"#), 3);
+        assert_eq!(depth(r#"["\"[", [[]]]"#), 3);
+    }
+
+    #[test]
+    fn flatten_stops_at_max_depth() {
+        let text = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 5),
+            "]".repeat(MAX_DEPTH + 5)
+        );
+        let v: &RawValue = serde_json::from_str(&text).unwrap();
+        let mut out = Vec::new();
+        flatten("x", v, &mut out);
+        assert_eq!(out.len(), 1);
+        let (k, ArgValue::Str(s)) = &out[0] else {
+            panic!("kept as text: {out:?}")
+        };
+        assert_eq!(k, &format!("x{}", "[0]".repeat(MAX_DEPTH)));
+        assert_eq!(s, "[[[[[1]]]]]");
+    }
+}

@@ -363,7 +363,7 @@ fn check(c: &Case, dir: &Path, out: &Path, previous: Option<&[u8]>, mismatches: 
         "-o".as_ref(),
         out.as_os_str(),
     ];
-    args.extend(c.args.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(c.args.iter().map(std::ffi::OsStr::new));
     let (code, stderr) = run(&args);
     let name = c.name;
     let failed = match &c.expect {

@@ -274,3 +274,45 @@ pub fn kind_of(v: &RawValue) -> String {
         _ => format!("`{}`", short(t)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str, salvage: bool) -> Result<(Vec<String>, Option<(u64, u64)>), InputError> {
+        let input = Input::from_bytes("t.json", text.as_bytes().to_vec());
+        let s = records(&input, text, salvage)?;
+        Ok((
+            s.records
+                .iter()
+                .map(|(p, v)| format!("{p}={}", v.get()))
+                .collect(),
+            s.cut,
+        ))
+    }
+
+    #[test]
+    fn salvage_keeps_complete_elements_and_lines() {
+        // A cut array: its complete elements, numbered on from earlier arrays.
+        let (r, cut) = split("[1, 2]\n[3, {\"a\": [4", true).unwrap();
+        assert_eq!(r, ["record 0=1", "record 1=2", "record 2=3"]);
+        assert_eq!(cut, Some((2, 12)));
+        // JSON Lines: the complete lines.
+        let (r, cut) = split("{\"a\":1}\n{\"b\":2}\n{\"c\":", true).unwrap();
+        assert_eq!(r, ["line 1={\"a\":1}", "line 2={\"b\":2}"]);
+        assert_eq!(cut, Some((3, 5)));
+        // Without salvage: an error at the cut that counts what would be kept.
+        let e = split("{\"a\":1}\n{\"b\":2}\n{\"c\":", false).unwrap_err();
+        assert_eq!(e.position, Position::LineColumn(3, 5));
+        assert!(
+            e.message.contains("2 complete records precede the cut"),
+            "{}",
+            e.message
+        );
+        // A syntax error is not a cut, salvage or not.
+        let e = split("[1, 2,, 3]", true).unwrap_err();
+        assert_eq!(e.position, Position::LineColumn(1, 7));
+        // A complete input has no cut.
+        assert_eq!(split("[1]", true).unwrap().1, None);
+    }
+}
