@@ -529,4 +529,41 @@ fn missing_input_and_missing_output_option() {
         stderr.contains("required arguments were not provided"),
         "{stderr}"
     );
+    // Unwritable targets: exit 1, the target named, nothing left behind.
+    let input = dir.path().join("ok.json");
+    std::fs::write(&input, format!("[{X}]")).unwrap();
+    let nodir = dir.path().join("nodir").join("x.pftrace");
+    let (code, stderr) = run(&[
+        "convert".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        nodir.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "error: {}: cannot write: No such file or directory",
+            nodir.display()
+        )),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&[
+        "convert".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "error: {}: cannot write: Is a directory",
+            dir.path().display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the input remains"
+    );
 }
