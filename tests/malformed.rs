@@ -61,6 +61,20 @@ fn cut(rel: &str, lines: usize, extra: usize) -> Vec<u8> {
     text[..at + extra].to_vec()
 }
 
+/// A Chrome trace of `n` events, gzipped, cut to 60 % of its bytes.
+fn cut_gzip(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let events: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"ph":"X","name":"e{i}","ts":{i},"dur":1,"pid":1,"tid":1}}"#))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("[{}]", events.join(",\n")).as_bytes())
+        .unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes.truncate(bytes.len() * 6 / 10);
+    bytes
+}
+
 fn cases() -> Vec<Case> {
     use Expect::*;
     let deep = format!(
@@ -308,6 +322,18 @@ fn cases() -> Vec<Case> {
             b"\x1f\x8b\x08\x00\x00\x00\x00\x00garbage".to_vec(),
             &[],
             Error(1, "gzip stream is damaged"),
+        ),
+        case(
+            "gzip cut mid-stream",
+            cut_gzip(2000),
+            &[],
+            Error(1, "gzip stream is damaged: incomplete deflate stream (the file looks truncated; --salvage keeps what inflates)"),
+        ),
+        case(
+            "gzip cut mid-stream, salvaged",
+            cut_gzip(2000),
+            &["--salvage"],
+            Warn("truncated_input", 1),
         ),
         // --- usage ------------------------------------------------------
         case(

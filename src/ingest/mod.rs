@@ -69,6 +69,13 @@ pub struct Input {
 impl Input {
     /// Reads `path`, inflating it if it starts with the gzip magic.
     pub fn read(path: &Path) -> Result<Input> {
+        Input::read_with(path, false)
+    }
+
+    /// Like [`Input::read`]; with `salvage`, a gzip stream that ends early
+    /// keeps what inflated before the cut (the JSON importers then keep its
+    /// complete records).
+    pub fn read_with(path: &Path, salvage: bool) -> Result<Input> {
         let rerr = |source| Error::Read {
             path: path.to_owned(),
             source,
@@ -90,15 +97,24 @@ impl Input {
                 raw.len().saturating_mul(4)
             };
             let mut out = Vec::with_capacity(hint.min(raw.len().saturating_mul(16)));
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    Error::Input(InputError::new(
+            match flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out) {
+                Ok(_) => {}
+                // `read_to_end` keeps what it read before the error.
+                Err(e) if salvage && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                Err(e) => {
+                    let hint = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                        " (the file looks truncated; --salvage keeps what inflates)"
+                    } else {
+                        ""
+                    };
+                    return Err(InputError::new(
                         path,
                         Position::File,
-                        format!("gzip stream is damaged: {e}"),
-                    ))
-                })?;
+                        format!("gzip stream is damaged: {e}{hint}"),
+                    )
+                    .into());
+                }
+            }
             out
         } else {
             raw
@@ -266,7 +282,7 @@ pub fn load(paths: &[PathBuf], forced: Option<Format>) -> Result<Trace> {
 pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Trace> {
     let mut inputs = Vec::with_capacity(paths.len());
     for p in paths {
-        let input = Input::read(p)?;
+        let input = Input::read_with(p, opts.salvage)?;
         let format = match opts.format {
             Some(f) => f,
             None => detect(&input)?,
