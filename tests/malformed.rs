@@ -507,6 +507,37 @@ fn salvage_says_how_many_records_were_kept() {
 }
 
 #[test]
+fn salvage_works_for_stats_and_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cut.jsonl");
+    std::fs::write(&input, cut("aiperf/new-schema.jsonl", 2, 50)).unwrap();
+    let msg = format!(
+        "warning: salvaged 2 complete records of {} (cut at line 3, column 50)",
+        input.display()
+    );
+    let (code, stderr) = run(&["stats".as_ref(), input.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stderr) = run(&["stats".as_ref(), input.as_os_str(), "--salvage".as_ref()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&msg), "{stderr}");
+    let out = dir.path().join("out.sqlite");
+    let (code, stderr) = run(&[
+        "db".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--salvage".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&msg), "{stderr}");
+    let db = rusqlite::Connection::open(&out).unwrap();
+    let kinds: String = db
+        .query_row("SELECT group_concat(kind) FROM warning", [], |r| r.get(0))
+        .unwrap();
+    assert!(kinds.contains("truncated_input"), "{kinds}");
+}
+
+#[test]
 fn db_output_is_atomic_too() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
