@@ -10,6 +10,7 @@ pub mod format;
 pub mod functions;
 pub mod load;
 pub mod schema;
+pub mod stats;
 
 use std::path::Path;
 
