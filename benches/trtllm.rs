@@ -74,8 +74,10 @@ fn child(input: &Path, n: usize) {
     let t = Instant::now();
     let mut trace = ingest::load(&[input.to_owned()], None).expect("load");
     let t_load = t.elapsed();
+    let rss_load = peak_rss_kib();
     layout::lay_out(&mut trace);
     let t_layout = t.elapsed();
+    let rss_layout = peak_rss_kib();
     let stats = perfetto::write_file(&mut trace, &out).expect("write");
     let total = t.elapsed();
     let in_bytes = std::fs::metadata(input).unwrap().len();
@@ -99,8 +101,10 @@ fn child(input: &Path, n: usize) {
         n as f64 / total.as_secs_f64()
     );
     println!(
-        "peak RSS            {:.1} MB",
-        peak_rss_kib() as f64 / 1024.0
+        "peak RSS            {:.1} MB (after load {:.1} MB, after layout {:.1} MB)",
+        peak_rss_kib() as f64 / 1024.0,
+        rss_load as f64 / 1024.0,
+        rss_layout as f64 / 1024.0
     );
     let _ = std::fs::remove_file(out);
 }

@@ -14,13 +14,13 @@
 //! Like aiperf, only successful requests count: failed and cancelled records
 //! are left out (the real run's aggregate counts 89 of 100 records, the 11
 //! cancelled ones excluded). Warmup records are left out unless
-//! [`Options::include_warmup`]. Values come from [`crate::stats::Summary`]
-//! (mean, population std, numpy-linear percentiles), which is what aiperf
-//! reports too.
+//! [`Options::include_warmup`]. This module defines the per-request values;
+//! the SQL layer loads them (`client_stat_value`) and the bundled query
+//! `client-stats` aggregates them (mean, population std, numpy-linear
+//! percentiles via `stats::percentile`, as aiperf reports) — `stats` prints
+//! that query, so there is one aggregation, not two.
 
-use crate::model::{ClientRequest, ClientStatus, Metric, MetricValue, Trace};
-use crate::stat_table::StatRow;
-use crate::stats::Summary;
+use crate::model::{ClientRequest, ClientStatus, Metric, MetricValue};
 
 /// Which requests count.
 #[derive(Clone, Copy, Debug, Default)]
@@ -152,36 +152,6 @@ pub fn values<'a>(
             out.extend(chunk_gaps_ms(r).unwrap_or_default());
         } else {
             out.extend(value_of(r, name));
-        }
-    }
-    out
-}
-
-/// One row per statistic and client input (inputs are not pooled: each
-/// benchmark run has its own population).
-pub fn rows(trace: &Trace, o: &Options) -> Vec<StatRow> {
-    let mut inputs: Vec<u32> = trace.client_requests.iter().map(|r| r.input).collect();
-    inputs.sort_unstable();
-    inputs.dedup();
-    let mut out = Vec::new();
-    for input in inputs {
-        let source = trace
-            .provenance
-            .inputs
-            .get(input as usize)
-            .map_or_else(|| format!("input {input}"), |i| i.path.clone());
-        let mine: Vec<&ClientRequest> = trace
-            .client_requests
-            .iter()
-            .filter(|r| r.input == input)
-            .collect();
-        for &(name, unit) in STATS {
-            out.push(StatRow {
-                source: source.clone(),
-                name: name.to_owned(),
-                unit: unit.to_owned(),
-                summary: Summary::of(values(mine.iter().copied(), name, o)),
-            });
         }
     }
     out

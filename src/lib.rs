@@ -15,7 +15,6 @@ pub mod perfetto;
 pub mod report;
 pub mod segments;
 pub mod sql;
-pub mod stat_table;
 pub mod stats;
 pub mod summary;
 pub mod time;

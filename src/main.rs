@@ -3,14 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
 use breakdown_trace::model::{layout, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
-use breakdown_trace::stat_table;
-use breakdown_trace::{client_stats, perfetto, summary, Error};
+use breakdown_trace::{perfetto, report, summary, Error};
 
 #[derive(Parser)]
 #[command(
@@ -55,21 +54,37 @@ enum Command {
         #[command(flatten)]
         align: AlignArgs,
     },
-    /// Client benchmark statistics (aiperf, vLLM bench): TTFT, time to
-    /// second token, inter-token latency, output tokens/s per user, request
-    /// latency (aiperf's definitions; ok requests only; warmup excluded).
+    /// Statistics of whatever the inputs hold, from the bundled queries: request segments (count,
+    /// absent by cause, min/p50/p90/p99/max/mean ms, total to first token) and latency; client
+    /// benchmark statistics (aiperf's definitions; ok requests only; warmup excluded); GPU kernel
+    /// summary and idle share per device and stream.
     Stats {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         /// Force the input format instead of detecting it.
         #[arg(long = "input-format", value_parser = parse_format)]
         input_format: Option<Format>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
-        format: StatsFormat,
-        /// Count warmup records too.
+        /// Output: table (default), csv or json.
+        #[arg(long, value_parser = parse_output, default_value = "table")]
+        format: OutputFormat,
+        /// Count successful warmup records of client benchmarks too.
         #[arg(long)]
         include_warmup: bool,
+        #[command(flatten)]
+        align: AlignArgs,
+    },
+    /// Write the interactive HTML breakdown report (one self-contained file).
+    Report {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output HTML file (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Force the input format instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+        #[command(flatten)]
+        align: AlignArgs,
     },
     /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
     ///
@@ -110,13 +125,6 @@ enum Command {
         #[command(flatten)]
         align: AlignArgs,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum StatsFormat {
-    Table,
-    Csv,
-    Json,
 }
 
 /// Per-input time alignment. Inputs are numbered from 0 in command-line
@@ -310,27 +318,55 @@ fn run(cli: Cli) -> Result<(), Error> {
             input_format,
             format,
             include_warmup,
+            align,
         } => {
-            let trace = load(&inputs, input_format, salvage)?;
-            let opts = client_stats::Options { include_warmup };
-            let rows = client_stats::rows(&trace, &opts);
-            if rows.is_empty() {
+            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
+            let db = sql::Database::in_memory(&mut trace)?;
+            let sections = sql::stats::sections(&db, include_warmup)?;
+            if sections.is_empty() {
                 return Err(Error::Usage(
-                    "no client benchmark records (aiperf, vllm-bench) in the inputs".into(),
+                    "nothing to summarize: the inputs hold no requests, client records or GPU work"
+                        .into(),
                 ));
             }
-            let f = match format {
-                StatsFormat::Table => stat_table::OutputFormat::Table,
-                StatsFormat::Csv => stat_table::OutputFormat::Csv,
-                StatsFormat::Json => stat_table::OutputFormat::Json,
-            };
-            print!("{}", stat_table::render(&rows, f));
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(
+                &mut stdout,
+                sql::stats::render(&sections, format).as_bytes(),
+            );
             if trace.warnings.total() > 0 {
                 eprintln!(
                     "warnings {} (run `info` for details)",
                     trace.warnings.total()
                 );
             }
+            Ok(())
+        }
+        Command::Report {
+            inputs,
+            output,
+            input_format,
+            align,
+        } => {
+            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
+            let db = sql::Database::in_memory(&mut trace)?;
+            let b = sql::Bundled::find("segment-stats").expect("bundled");
+            let rows = db.run(b.name, b.sql, &[])?;
+            let table = report::Table {
+                columns: rows.columns.clone(),
+                rows: rows
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(sql::format::json_value).collect())
+                    .collect(),
+                text_columns: vec!["segment".into(), "role".into()],
+            };
+            report::write_file(&trace, &table, &output)?;
+            eprintln!(
+                "wrote    {}  requests={}",
+                output.display(),
+                trace.requests.len()
+            );
             Ok(())
         }
         Command::Query {

@@ -17,6 +17,30 @@ pub fn write_atomically<T>(
         path: path.to_owned(),
         source,
     };
+    let mut tmp = temp_beside(path)?;
+    let value = {
+        let file = tmp.as_file_mut();
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let v = fill(&mut w)?;
+        w.flush().map_err(werr)?;
+        v
+    };
+    finish(tmp, path)?;
+    Ok(value)
+}
+
+/// Like [`write_atomically`] for writers that open the file themselves
+/// (SQLite): `fill` gets the temporary file's path.
+pub fn write_atomically_at<T>(path: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let tmp = temp_beside(path)?;
+    let value = fill(tmp.path())?;
+    finish(tmp, path)?;
+    Ok(value)
+}
+
+/// An empty temporary file `.NAME.XXXX.tmp` in `path`'s directory, removed
+/// on drop unless persisted.
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -25,21 +49,24 @@ pub fn write_atomically<T>(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(werr)?;
-    let value = {
-        let file = tmp.as_file_mut();
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let v = fill(&mut w)?;
-        w.flush().map_err(werr)?;
-        v
+        .map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+fn finish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    let werr = |source| Error::Write {
+        path: path.to_owned(),
+        source,
     };
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(value)
+    Ok(())
 }
 
 #[cfg(test)]

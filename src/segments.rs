@@ -306,8 +306,12 @@ pub struct Latency {
 pub const LATENCIES: &[Latency] = &[
     Latency {
         name: "ttft",
-        description: "Time to first token: server (or router) arrival until the first token is sent.",
-        aggregated: (Field::Ctx(W::ServerArrival), Field::Ctx(W::ServerFirstToken)),
+        description:
+            "Time to first token: server (or router) arrival until the first token is sent.",
+        aggregated: (
+            Field::Ctx(W::ServerArrival),
+            Field::Ctx(W::ServerFirstToken),
+        ),
         disaggregated: (Field::DisaggArrival, Field::DisaggFirstToken),
     },
     Latency {

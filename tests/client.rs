@@ -7,9 +7,11 @@ mod common;
 
 use std::path::PathBuf;
 
-use breakdown_trace::client_stats::{self, Options};
+use breakdown_trace::client_stats::Options;
 use breakdown_trace::ingest;
+use breakdown_trace::model::Trace;
 use breakdown_trace::model::{ArgValue, ClientStatus};
+use breakdown_trace::sql;
 use common::{decode, fixture, run, shared, Val};
 
 const MS: u64 = 1_000_000;
@@ -27,6 +29,72 @@ fn convert(inputs: &[PathBuf], extra: &[&str]) -> (common::Decoded, String) {
     (decode(&out), stderr)
 }
 
+/// One row of the SQL `client-stats` query (what `stats` prints).
+#[derive(Clone)]
+struct Stat {
+    count: usize,
+    mean: f64,
+    min: f64,
+    max: f64,
+    std: f64,
+    p: std::collections::BTreeMap<u32, f64>,
+}
+
+impl Stat {
+    fn percentile(&self, p: f64) -> f64 {
+        self.p[&(p as u32)]
+    }
+
+    fn median(&self) -> f64 {
+        self.percentile(50.0)
+    }
+}
+
+struct Row {
+    name: String,
+    unit: String,
+    summary: Option<Stat>,
+}
+
+/// The client statistics as `stats` computes them: the bundled SQL query.
+fn stats_rows(trace: &mut Trace, o: &Options) -> Vec<Row> {
+    let db = sql::Database::in_memory(trace).unwrap();
+    let sections = sql::stats::sections(&db, o.include_warmup).unwrap();
+    let rows = &sections
+        .iter()
+        .find(|s| s.query == "client-stats")
+        .unwrap()
+        .rows;
+    let col = |n: &str| rows.columns.iter().position(|c| c == n).unwrap();
+    let f = |r: &Vec<rusqlite::types::Value>, n: &str| match &r[col(n)] {
+        rusqlite::types::Value::Real(x) => *x,
+        rusqlite::types::Value::Integer(i) => *i as f64,
+        other => panic!("{n}: {other:?}"),
+    };
+    let t = |r: &Vec<rusqlite::types::Value>, n: &str| match &r[col(n)] {
+        rusqlite::types::Value::Text(x) => x.clone(),
+        other => panic!("{n}: {other:?}"),
+    };
+    rows.rows
+        .iter()
+        .map(|r| Row {
+            name: t(r, "stat"),
+            unit: t(r, "unit"),
+            summary: Some(Stat {
+                count: f(r, "count") as usize,
+                mean: f(r, "avg"),
+                min: f(r, "min"),
+                max: f(r, "max"),
+                std: f(r, "std"),
+                p: [1, 5, 25, 50, 75, 90, 95, 99]
+                    .into_iter()
+                    .map(|p| (p, f(r, &format!("p{p}"))))
+                    .collect(),
+            }),
+        })
+        .collect()
+}
+
 fn close(got: f64, want: f64, what: &str) {
     let tol = 1e-6 * want.abs().max(1e-12);
     assert!(
@@ -39,7 +107,7 @@ fn close(got: f64, want: f64, what: &str) {
 #[test]
 fn real_aiperf_run_matches_aiperf_aggregates() {
     let dir = shared("realdata/aiperf/examples/artifacts/run1");
-    let trace = ingest::load(&[dir.join("profile_export.jsonl")], None).unwrap();
+    let mut trace = ingest::load(&[dir.join("profile_export.jsonl")], None).unwrap();
     assert_eq!(trace.provenance.inputs[0].format, "aiperf");
     let ok = trace
         .client_requests
@@ -56,7 +124,7 @@ fn real_aiperf_run_matches_aiperf_aggregates() {
     let agg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("profile_export_aiperf.json")).unwrap())
             .unwrap();
-    let rows = client_stats::rows(&trace, &Options::default());
+    let rows = stats_rows(&mut trace, &Options::default());
     let pairs = [
         ("ttft", "time_to_first_token"),
         ("ttst", "time_to_second_token"),
@@ -135,7 +203,7 @@ fn real_aiperf_run_converts() {
 #[test]
 fn aiperf_new_schema_fixture() {
     let path = fixture("aiperf/new-schema.jsonl");
-    let trace = ingest::load(std::slice::from_ref(&path), None).unwrap();
+    let mut trace = ingest::load(std::slice::from_ref(&path), None).unwrap();
     assert_eq!(trace.warnings.get("duplicate_metric"), 1);
     let c = &trace.client_requests;
     assert_eq!(c.len(), 3);
@@ -151,8 +219,8 @@ fn aiperf_new_schema_fixture() {
     assert_eq!(c[1].first_token_ns, Some(1_000_112_500_000));
     assert_eq!(c[1].chunk_ns, vec![1_000_120_000_000, 1_000_130_000_000]);
 
-    let stat = |o: &Options, name: &str| {
-        let rows = client_stats::rows(&trace, o);
+    let mut stat = |o: &Options, name: &str| {
+        let rows = stats_rows(&mut trace, o);
         rows.into_iter()
             .find(|r| r.name == name)
             .unwrap()
@@ -212,9 +280,9 @@ fn aiperf_new_schema_fixture() {
 #[test]
 fn vllm_fixture_statistics_and_slices() {
     let path = fixture("vllm/vllm-detailed.json");
-    let trace = ingest::load(std::slice::from_ref(&path), None).unwrap();
+    let mut trace = ingest::load(std::slice::from_ref(&path), None).unwrap();
     assert_eq!(trace.provenance.inputs[0].format, "vllm-bench");
-    let rows = client_stats::rows(&trace, &Options::default());
+    let rows = stats_rows(&mut trace, &Options::default());
     let s = |n: &str| {
         rows.iter()
             .find(|r| r.name == n)
@@ -492,7 +560,8 @@ fn mixed_inputs_and_alignment() {
     }
 }
 
-/// `stats` prints the same numbers as the library, in every format.
+/// `stats` prints the SQL layer's `client-stats` rows (the same numbers as
+/// the library's definitions), in every format.
 #[test]
 fn stats_command_formats() {
     let path = fixture("vllm/vllm-detailed.json");
@@ -500,7 +569,7 @@ fn stats_command_formats() {
     let (ok, out, err) = run(&["stats", &p, "--format", "json"]);
     assert!(ok, "{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let ttft = j
+    let ttft = j["client-stats"]
         .as_array()
         .unwrap()
         .iter()
@@ -513,14 +582,15 @@ fn stats_command_formats() {
     let (ok, out, _) = run(&["stats", &p, "--format", "csv"]);
     assert!(ok);
     let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "# Client benchmark statistics [client-stats]");
     assert_eq!(
-        lines[0],
+        lines[1],
         "source,stat,unit,count,avg,min,max,p1,p5,p25,p50,p75,p90,p95,p99,std"
     );
     assert!(
-        lines[6].contains(",request_latency,ms,2,280,260,300,"),
+        lines[7].contains(",request_latency,ms,2,280.0,260.0,300.0,"),
         "{}",
-        lines[6]
+        lines[7]
     );
     let (ok, out, _) = run(&["stats", &p]);
     assert!(ok);
@@ -529,7 +599,7 @@ fn stats_command_formats() {
     let iters = fixture("iter_stats/old-keys.json").display().to_string();
     let (ok, _, err) = run(&["stats", &iters]);
     assert!(!ok);
-    assert!(err.contains("no client benchmark records"), "{err}");
+    assert!(err.contains("nothing to summarize"), "{err}");
 }
 
 fn write_tmp(dir: &tempfile::TempDir, name: &str, text: &str) -> String {

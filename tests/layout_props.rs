@@ -2,7 +2,9 @@
 //! on any final track, nothing is lost and no timestamp is edited.
 
 use breakdown_trace::model::layout::{find_crossing, lay_out};
-use breakdown_trace::model::{Args, LanePolicy, Slice, SliceId, SliceKind, Trace, Track, TrackKind};
+use breakdown_trace::model::{
+    Args, LanePolicy, Slice, SliceId, SliceKind, Trace, Track, TrackKind,
+};
 use proptest::prelude::*;
 
 fn build(policy: LanePolicy, items: &[(i64, i64, Option<usize>, bool)]) -> Trace {
@@ -25,7 +27,11 @@ fn build(policy: LanePolicy, items: &[(i64, i64, Option<usize>, bool)]) -> Trace
             correlation: None,
             parent,
             depth: 0,
-            kind: if instant { SliceKind::Instant } else { SliceKind::Span },
+            kind: if instant {
+                SliceKind::Instant
+            } else {
+                SliceKind::Span
+            },
         });
     }
     t
@@ -33,7 +39,12 @@ fn build(policy: LanePolicy, items: &[(i64, i64, Option<usize>, bool)]) -> Trace
 
 fn items() -> impl Strategy<Value = Vec<(i64, i64, Option<usize>, bool)>> {
     prop::collection::vec(
-        (0i64..200, 0i64..60, prop::option::of(0usize..40), prop::bool::weighted(0.1)),
+        (
+            0i64..200,
+            0i64..60,
+            prop::option::of(0usize..40),
+            prop::bool::weighted(0.1),
+        ),
         0..60,
     )
 }

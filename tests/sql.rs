@@ -643,10 +643,37 @@ fn segment_stats_on_the_aggregated_fixture() {
             "ctx_queue",
             "ctx_processing",
             "ctx_postprocessing",
-            "decode"
+            "decode",
+            "total to first token"
         ]
     );
-    assert!(rows.iter().all(|r| r["role"] == "server"));
+    assert!(rows[..5].iter().all(|r| r["role"] == "server"));
+    // Absent by cause: 9's server_arrival is null (ctx_preprocessing), its
+    // first_scheduled 0.0 (ctx_queue, ctx_processing); 10 has no last token (decode).
+    let cause = |i: usize| {
+        [
+            "absent_missing",
+            "absent_null",
+            "absent_zero",
+            "absent_reversed",
+        ]
+        .map(|k| rows[i][k].as_i64().unwrap())
+    };
+    assert_eq!(cause(0), [0, 1, 0, 0]);
+    assert_eq!(cause(1), [0, 0, 1, 0]);
+    assert_eq!(cause(2), [0, 0, 1, 0]);
+    assert_eq!(cause(3), [0, 0, 0, 0]);
+    assert_eq!(cause(4), [1, 0, 0, 0]);
+    // Total to first token, complete requests only: 7: 1+2+17+1 = 21,
+    // 8: 0.5+19.5+30+1.2 = 51.2, 10: 1+1+48+1 = 51; 9 is incomplete.
+    let t = &rows[5];
+    assert_eq!(
+        (t["count"].as_i64(), t["absent"].as_i64()),
+        (Some(3), Some(1))
+    );
+    for (k, v) in [("min_ms", 21.0), ("p50_ms", 51.0), ("max_ms", 51.2)] {
+        assert!(close(f(t, k), v), "total {k} = {} ≠ {v}", f(t, k));
+    }
     // ctx_queue: 7: 100.001→100.003 = 2 ms; 8: 100.0105→100.030 = 19.5; 9: first_scheduled 0.0 → absent;
     // 10: 1 ms. Sorted [1, 2, 19.5]: p50 2; p90 h = 1.8 → 2 + 0.8·17.5 = 16; p99 h = 1.98 → 19.15.
     let q = &rows[1];

@@ -317,6 +317,23 @@ struct Parsed<'a> {
     status: Option<String>,
     disagg_request_id: Option<i64>,
     details: Vec<(String, ArgValue)>,
+    /// `details` of the record and its halves, keys interned (filled right
+    /// after parsing so owned key strings do not pile up).
+    interned: Vec<(StrId, ArgValue)>,
+}
+
+impl Parsed<'_> {
+    fn intern_details(&mut self, strings: &mut crate::model::Strings) {
+        let mut all: Vec<(String, ArgValue)> = std::mem::take(&mut self.details);
+        for h in [self.ctx.as_mut(), self.gen.as_mut()].into_iter().flatten() {
+            // `take`, not `append`: an emptied Vec would keep its buffer.
+            all.extend(std::mem::take(&mut h.details));
+        }
+        self.interned = all
+            .into_iter()
+            .map(|(k, v)| (strings.intern(&k), v))
+            .collect();
+    }
 }
 
 /// Parses a worker record. `prefix` is its JSON path (for errors and
@@ -438,6 +455,7 @@ fn parse_record<'a>(
         status: rec.status.filter(|v| !is_null(v)).and_then(string_of),
         disagg_request_id: c.int(rec.disagg_request_id, "disagg_request_id")?,
         details: Vec::new(),
+        interned: Vec::new(),
     };
     if is_proxy {
         p.router[0] = c.stamp(rec.disagg_server_arrival_time, "disagg_server_arrival_time")?;
@@ -572,6 +590,7 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Res
         let split = super::jsonrec::records(input, text, salvage)?;
         split.warn_cut(trace, input, index);
         let recs = split.records;
+        parsed.reserve(recs.len());
         if recs.is_empty() {
             Cursor {
                 path: &input.path,
@@ -592,7 +611,7 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Res
                 input: index,
                 position,
             };
-            let p = parse_record(&c, raw, &file_server)?;
+            let mut p = parse_record(&c, raw, &file_server)?;
             if !seen.insert(key_of(&p)) {
                 c.warn(
                     trace,
@@ -602,6 +621,7 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Res
                 );
                 continue;
             }
+            p.intern_details(&mut trace.strings);
             parsed.push(p);
         }
     }
@@ -710,6 +730,19 @@ impl<'t> Builder<'t> {
     }
 
     fn build(mut self, mut parsed: Vec<Parsed>, inputs: &[(u32, &Input)]) {
+        // Reserve up front: doubling a million-slice Vec copies it and holds
+        // both buffers at once.
+        let slices: usize = parsed
+            .iter()
+            .map(|p| match p.kind {
+                RequestKind::Aggregated => 6,
+                RequestKind::Disaggregated => 16,
+            })
+            .sum();
+        let args: usize = parsed.iter().map(|p| p.interned.len() + 3).sum();
+        self.trace.slices.reserve(slices);
+        self.trace.args.reserve(args);
+        self.trace.requests.reserve(parsed.len());
         // Arrival order makes the timeline and ids readable.
         parsed.sort_by_key(|p| {
             let first = p
@@ -884,22 +917,16 @@ impl<'t> Builder<'t> {
         }
 
         // Details shared by the request's parent slices.
-        let mut details: Vec<(String, ArgValue)> = vec![
-            ("request".into(), ArgValue::Str(req.label.clone())),
+        let head = [
+            (self.name("request"), ArgValue::Str(req.label.clone())),
             (
-                "source".into(),
+                self.name("source"),
                 ArgValue::Str(format!("{}: {}", path.display(), p.location)),
             ),
         ];
-        details.extend(p.details.iter().cloned());
-        for h in [&p.ctx, &p.gen].into_iter().flatten() {
-            details.extend(h.details.iter().cloned());
-        }
-        let kv: Vec<(StrId, ArgValue)> = details
-            .into_iter()
-            .map(|(k, v)| (self.trace.intern(&k), v))
-            .collect();
-        req.details = self.trace.add_args(kv);
+        req.details = self
+            .trace
+            .add_args(head.into_iter().chain(p.interned.iter().cloned()));
 
         // `decode` lives apart from its parent: it names its request.
         let key = self.trace.intern("request");

@@ -83,30 +83,29 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
             used_cats[c.index()] = true;
         }
     }
-    let iid = |i: usize| i as u64 + 1;
+    // iid = StrId + 1 (0 means "unset" on the wire).
+    let used = |flags: &[bool]| -> Vec<(u64, String)> {
+        (0..flags.len())
+            .filter(|&i| flags[i])
+            .map(|i| {
+                let name = trace.strings.resolve(crate::model::StrId(i as u32));
+                (i as u64 + 1, name.to_owned())
+            })
+            .collect()
+    };
     let interned = InternedData {
-        event_names: (0..used_names.len())
-            .filter(|&i| used_names[i])
-            .map(|i| EventName {
-                iid: Some(iid(i)),
-                name: Some(
-                    trace
-                        .strings
-                        .resolve(crate::model::StrId(i as u32))
-                        .to_owned(),
-                ),
+        event_names: used(&used_names)
+            .into_iter()
+            .map(|(iid, name)| EventName {
+                iid: Some(iid),
+                name: Some(name),
             })
             .collect(),
-        event_categories: (0..used_cats.len())
-            .filter(|&i| used_cats[i])
-            .map(|i| EventCategory {
-                iid: Some(iid(i)),
-                name: Some(
-                    trace
-                        .strings
-                        .resolve(crate::model::StrId(i as u32))
-                        .to_owned(),
-                ),
+        event_categories: used(&used_cats)
+            .into_iter()
+            .map(|(iid, name)| EventCategory {
+                iid: Some(iid),
+                name: Some(name),
             })
             .collect(),
         debug_annotation_names: names

@@ -144,21 +144,27 @@ fn csv(r: &Rows) -> String {
     out
 }
 
+/// One SQLite value as JSON (NaN/∞ reals and blobs become null / text).
+pub fn json_value(v: &Value) -> serde_json::Value {
+    use serde_json::{Number, Value as J};
+    match v {
+        Value::Null => J::Null,
+        Value::Integer(i) => J::Number((*i).into()),
+        Value::Real(f) => Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Text(s) => J::String(s.clone()),
+        Value::Blob(_) => J::String(text(v)),
+    }
+}
+
 fn json(r: &Rows) -> String {
-    use serde_json::{Map, Number, Value as J};
+    use serde_json::{Map, Value as J};
     let arr: Vec<J> = r
         .rows
         .iter()
         .map(|row| {
             let mut m = Map::new();
             for (c, v) in r.columns.iter().zip(row) {
-                let j = match v {
-                    Value::Null => J::Null,
-                    Value::Integer(i) => J::Number((*i).into()),
-                    Value::Real(f) => Number::from_f64(*f).map_or(J::Null, J::Number),
-                    Value::Text(s) => J::String(s.clone()),
-                    Value::Blob(_) => J::String(text(v)),
-                };
+                let j = json_value(v);
                 // Duplicate column names (e.g. `name`, `name`): keep both.
                 let mut key = c.clone();
                 let mut k = 2;

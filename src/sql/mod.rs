@@ -10,6 +10,7 @@ pub mod format;
 pub mod functions;
 pub mod load;
 pub mod schema;
+pub mod stats;
 
 use std::path::Path;
 
@@ -172,34 +173,14 @@ pub fn slow_form_equivalent(sql: &str) -> Option<&'static str> {
 /// Writes the database for `trace` to `path` (a file any sqlite3 client
 /// opens): built in a temporary file beside `path`, renamed when complete.
 pub fn write_db(trace: &mut Trace, path: &Path) -> Result<LoadStats> {
-    let werr = |source| Error::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(werr)?;
-    let stats = {
-        let mut conn = Connection::open(tmp.path()).map_err(load_err)?;
+    crate::output::write_atomically_at(path, |tmp| {
+        let mut conn = Connection::open(tmp).map_err(load_err)?;
         let stats = load::load(&mut conn, trace).map_err(load_err)?;
         conn.execute_batch("PRAGMA journal_mode = DELETE;")
             .map_err(load_err)?;
         conn.close().map_err(|(_, e)| load_err(e))?;
-        stats
-    };
-    tmp.as_file().sync_all().map_err(werr)?;
-    tmp.persist(path).map_err(|e| werr(e.error))?;
-    Ok(stats)
+        Ok(stats)
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! What `stats` prints: the bundled queries that fit the inputs, so the
+//! numbers are the SQL layer's (one implementation, not two).
+//!
+//! - requests (TensorRT-LLM perf metrics): `segment-stats`, `latency`;
+//! - client benchmark records (aiperf, vLLM): `client-stats`;
+//! - timelines with GPU work: `kernel-summary` and the span / busy / idle
+//!   share per device and stream from `gpu-idle`.
+
+use super::{Bundled, Database, OutputFormat, Rows};
+use crate::error::Result;
+
+/// One titled block of `stats` output.
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub title: &'static str,
+    /// The bundled query the rows come from.
+    pub query: &'static str,
+    pub rows: Rows,
+}
+
+fn count(db: &Database, sql: &str) -> Result<i64> {
+    let rows = db.run("stats", sql, &[])?;
+    Ok(match rows.rows.first().and_then(|r| r.first()) {
+        Some(rusqlite::types::Value::Integer(n)) => *n,
+        _ => 0,
+    })
+}
+
+fn bundled(name: &str) -> Bundled {
+    Bundled::find(name).expect("bundled query exists")
+}
+
+/// Runs the sections that apply to what `db` holds. `include_warmup` makes
+/// successful warmup client records count too.
+pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
+    let mut out = Vec::new();
+    if count(db, "SELECT COUNT(*) FROM request")? > 0 {
+        for (title, q) in [
+            ("Request segments (ms)", "segment-stats"),
+            ("Request latency (ms)", "latency"),
+        ] {
+            let b = bundled(q);
+            out.push(Section {
+                title,
+                query: b.name,
+                rows: db.run(b.name, b.sql, &[])?,
+            });
+        }
+    }
+    if count(db, "SELECT COUNT(*) FROM client_request")? > 0 {
+        if include_warmup {
+            db.run(
+                "stats",
+                "UPDATE client_request SET in_stats = 1 WHERE warmup = 1 AND status = 'ok'",
+                &[],
+            )?;
+        }
+        let b = bundled("client-stats");
+        out.push(Section {
+            title: "Client benchmark statistics",
+            query: b.name,
+            rows: db.run(b.name, b.sql, &[])?,
+        });
+    }
+    if count(db, "SELECT COUNT(*) FROM slice WHERE category = 'kernel'")? > 0 {
+        let b = bundled("kernel-summary");
+        out.push(Section {
+            title: "GPU kernels",
+            query: b.name,
+            rows: db.run(b.name, b.sql, &[])?,
+        });
+    }
+    if count(
+        db,
+        "SELECT COUNT(*) FROM slice WHERE category IN ('kernel', 'gpu_memcpy', 'gpu_memset')",
+    )? > 0
+    {
+        let b = bundled("gpu-idle");
+        let inner = b.sql.trim().trim_end_matches(';');
+        let sql = format!(
+            "SELECT scope, device, stream, kernels, span_ns, busy_ns, idle_ns, idle_pct FROM ({inner})"
+        );
+        out.push(Section {
+            title: "GPU idle share (span minus the union of busy intervals; never summed across streams)",
+            query: b.name,
+            rows: db.run(b.name, &sql, &[("top".into(), "0".into())])?,
+        });
+    }
+    Ok(out)
+}
+
+/// Renders sections: titled tables, CSV blocks headed by `# title`, or one
+/// JSON object keyed by query name.
+pub fn render(sections: &[Section], format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Json => {
+            let mut obj = serde_json::Map::new();
+            for s in sections {
+                let v: serde_json::Value = serde_json::from_str(&super::render(&s.rows, format))
+                    .unwrap_or(serde_json::Value::Null);
+                obj.insert(s.query.to_owned(), v);
+            }
+            let mut text = serde_json::to_string_pretty(&obj).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        OutputFormat::Csv | OutputFormat::Table => {
+            let mut text = String::new();
+            for (i, s) in sections.iter().enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                let head = if format == OutputFormat::Csv {
+                    "# "
+                } else {
+                    "## "
+                };
+                text.push_str(&format!("{head}{} [{}]\n", s.title, s.query));
+                text.push_str(&super::render(&s.rows, format));
+            }
+            text
+        }
+    }
+}
