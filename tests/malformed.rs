@@ -538,7 +538,7 @@ fn salvage_works_for_stats_and_db() {
 }
 
 #[test]
-fn db_output_is_atomic_too() {
+fn db_and_report_outputs_are_atomic_too() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "[{\"ph\":\"X\",\"ts\":").unwrap();
@@ -553,9 +553,20 @@ fn db_output_is_atomic_too() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("the JSON ends early"), "{stderr}");
     assert_eq!(std::fs::read(&out).unwrap(), b"previous db");
+    let html = dir.path().join("out.html");
+    std::fs::write(&html, b"previous report").unwrap();
+    let (code, stderr) = run(&[
+        "report".as_ref(),
+        bad.as_os_str(),
+        "-o".as_ref(),
+        html.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the JSON ends early"), "{stderr}");
+    assert_eq!(std::fs::read(&html).unwrap(), b"previous report");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
-        2,
+        3,
         "no temporary file left"
     );
 }
