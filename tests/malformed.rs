@@ -233,6 +233,18 @@ fn cases() -> Vec<Case> {
         // --- empty and wrong JSON ---------------------------------------
         case("empty file", "", &[], Error(1, "the file is empty")),
         case(
+            "UTF-16 file (Windows editor)",
+            b"\xff\xfe[\x00]\x00".to_vec(),
+            &[],
+            Error(1, "the file is UTF-16 or UTF-32 text (it starts with a byte order mark); JSON must be UTF-8: save it as UTF-8"),
+        ),
+        case(
+            "UTF-16 file with a forced format",
+            b"\xff\xfe[\x00]\x00".to_vec(),
+            &["--format", "chrome-json"],
+            Error(1, "the file is UTF-16 or UTF-32 text (it starts with a byte order mark); JSON must be UTF-8: save it as UTF-8"),
+        ),
+        case(
             "blank file with a forced format",
             " \n\t ",
             &["--format", "aiperf"],

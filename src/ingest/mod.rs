@@ -180,8 +180,27 @@ pub(crate) fn warn_salvaged(
     });
 }
 
+/// Rejects inputs no importer can read: empty or blank, or UTF-16/32
+/// (a byte order mark, as Windows editors write).
+fn check_text(input: &Input) -> Result<(), InputError> {
+    let b = &input.bytes;
+    let err = |msg: &str| Err(InputError::new(&input.path, Position::File, msg.to_owned()));
+    let body = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return err("the file is empty");
+    }
+    if b.starts_with(&[0xff, 0xfe])
+        || b.starts_with(&[0xfe, 0xff])
+        || b.starts_with(&[0, 0, 0xfe, 0xff])
+    {
+        return err("the file is UTF-16 or UTF-32 text (it starts with a byte order mark); JSON must be UTF-8: save it as UTF-8");
+    }
+    Ok(())
+}
+
 /// Sniffs the format from the first bytes of `input`.
 pub fn detect(input: &Input) -> Result<Format, InputError> {
+    check_text(input)?;
     let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
     let text = String::from_utf8_lossy(head);
     let first = text
@@ -301,13 +320,7 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
 /// used: each input carries its format).
 pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Result<Trace> {
     for (input, _) in &inputs {
-        let body = input
-            .bytes
-            .strip_prefix(b"\xef\xbb\xbf")
-            .unwrap_or(&input.bytes);
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(InputError::new(&input.path, Position::File, "the file is empty").into());
-        }
+        check_text(input)?;
     }
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
