@@ -985,46 +985,18 @@ fn synthetic(text: &str, used: &mut FxHashSet<i32>) -> i32 {
     id
 }
 
-/// Events per batch handed from the parsing thread to the importer.
-const BATCH: usize = 4096;
-
-/// The parsing side of an import: runs serde over the buffer on its own
-/// thread and hands events over in batches, so parsing and the importer's
-/// bookkeeping overlap (two cores instead of one).
-struct Parser<'p, 'a> {
-    path: &'p std::path::Path,
-    tx: std::sync::mpsc::SyncSender<Vec<RawEvent<'a>>>,
-    batch: Vec<RawEvent<'a>>,
-    base: Option<i64>,
-    base_error: Option<InputError>,
-    /// Events parsed so far; the index of the failing one on a syntax error.
-    events: u64,
-    failed_at: Option<u64>,
-}
-
-impl<'a> Parser<'_, 'a> {
-    fn flush(&mut self) -> bool {
-        if self.batch.is_empty() {
-            return true;
-        }
-        let b = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        // A send fails only when the importer stopped at a bad event.
-        self.tx.send(b).is_ok()
-    }
-}
-
 /// Walks the top level: an object (picking `traceEvents` and
 /// `baseTimeNanoseconds`) or a bare array of events.
-struct Top<'i, 'p, 'a>(&'i mut Parser<'p, 'a>);
+struct Top<'i, 'a, 't>(&'i mut Importer<'a, 't>);
 
-impl<'de, 'i, 'p> DeserializeSeed<'de> for Top<'i, 'p, 'de> {
+impl<'de, 'i, 't> DeserializeSeed<'de> for Top<'i, 'de, 't> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, 'i, 'p> Visitor<'de> for Top<'i, 'p, 'de> {
+impl<'de, 'i, 't> Visitor<'de> for Top<'i, 'de, 't> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object with `traceEvents` or an array of trace events")
@@ -1049,7 +1021,7 @@ impl<'de, 'i, 'p> Visitor<'de> for Top<'i, 'p, 'de> {
                     match time::to_ns(text, Unit::Nanos) {
                         Ok(b) => self.0.base = Some(b),
                         Err(e) => {
-                            self.0.base_error = Some(
+                            self.0.error = Some(
                                 InputError::new(self.0.path, Position::File, e.to_string())
                                     .field("baseTimeNanoseconds"),
                             );
@@ -1069,46 +1041,41 @@ impl<'de, 'i, 'p> Visitor<'de> for Top<'i, 'p, 'de> {
     }
 }
 
-struct Events<'i, 'p, 'a>(&'i mut Parser<'p, 'a>);
+struct Events<'i, 'a, 't>(&'i mut Importer<'a, 't>);
 
-impl<'de, 'i, 'p> DeserializeSeed<'de> for Events<'i, 'p, 'de> {
+impl<'de, 'i, 't> DeserializeSeed<'de> for Events<'i, 'de, 't> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, 'i, 'p> Visitor<'de> for Events<'i, 'p, 'de> {
+impl<'de, 'i, 't> Visitor<'de> for Events<'i, 'de, 't> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of trace events")
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        let p = self.0;
+        let imp = self.0;
         loop {
-            match seq.next_element::<RawEvent<'de>>() {
-                Ok(Some(ev)) => {
-                    p.events += 1;
-                    p.batch.push(ev);
-                    if p.batch.len() >= BATCH && !p.flush() {
-                        return Err(de::Error::custom("input error"));
-                    }
-                }
+            let index = imp.events;
+            let ev = match seq.next_element::<RawEvent<'de>>() {
+                Ok(Some(ev)) => ev,
                 Ok(None) => break,
                 // Syntax errors and cuts: the caller positions them (and
-                // salvages a cut when asked). Complete events go first.
+                // salvages a cut when asked).
                 Err(e) => {
-                    p.failed_at = Some(p.events);
-                    p.flush();
+                    imp.failed_at = Some(index);
                     return Err(e);
                 }
+            };
+            imp.events += 1;
+            if let Err(e) = imp.event(ev, index) {
+                imp.error = Some(e);
+                return Err(de::Error::custom("input error"));
             }
         }
-        if p.flush() {
-            Ok(())
-        } else {
-            Err(de::Error::custom("input error"))
-        }
+        Ok(())
     }
 }
 
@@ -1154,42 +1121,8 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             error: None,
             failed_at: None,
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawEvent>>(4);
-        let (r, base, base_error, failed_at) = std::thread::scope(|scope| {
-            let path = &path;
-            let parser = scope.spawn(move || {
-                let mut p = Parser {
-                    path,
-                    tx,
-                    batch: Vec::with_capacity(BATCH),
-                    base: None,
-                    base_error: None,
-                    events: 0,
-                    failed_at: None,
-                };
-                let mut de = serde_json::Deserializer::from_slice(body);
-                let r = Top(&mut p).deserialize(&mut de).and_then(|()| de.end());
-                drop(p.tx);
-                (r, p.base, p.base_error, p.failed_at)
-            });
-            'batches: for batch in rx {
-                for ev in batch {
-                    let index = imp.events;
-                    imp.events += 1;
-                    if let Err(e) = imp.event(ev, index) {
-                        imp.error = Some(e);
-                        break 'batches;
-                    }
-                }
-            }
-            parser.join().expect("the parsing thread does not panic")
-        });
-        imp.base = base;
-        imp.failed_at = failed_at;
-        // A bad event stops the import whatever the parser got to.
-        if let Some(err) = imp.error.take().or(base_error) {
-            return Err(err.into());
-        }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let r = Top(&mut imp).deserialize(&mut de).and_then(|()| de.end());
         if let Err(e) = r {
             if let Some(err) = imp.error.take() {
                 return Err(err.into());
