@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{InputError, Position, Result};
+use crate::ingest::jsonrec::kind_of;
 use crate::ingest::Input;
 use crate::json::{flatten, is_null, present, Pairs};
 use crate::model::{
@@ -217,27 +218,6 @@ fn strip_position(e: &serde_json::Error) -> String {
     let m = e.to_string();
     m.rsplit_once(" at line ")
         .map_or(m.clone(), |(a, _)| a.to_owned())
-}
-
-fn kind_of(v: &RawValue) -> String {
-    let t = v.get();
-    match t.as_bytes().first() {
-        Some(b'"') => format!("the string {}", short(t)),
-        Some(b'{') => "an object".into(),
-        Some(b'[') => "an array".into(),
-        Some(b't') | Some(b'f') => format!("the boolean {t}"),
-        Some(b'n') => "null".into(),
-        _ => format!("`{}`", short(t)),
-    }
-}
-
-fn short(t: &str) -> String {
-    if t.len() > 40 {
-        let cut = t.char_indices().nth(40).map_or(t.len(), |(i, _)| i);
-        format!("{}…", &t[..cut])
-    } else {
-        t.to_owned()
-    }
 }
 
 /// A timestamp in seconds → [`Stamp`]. Strings, objects etc. are errors.
