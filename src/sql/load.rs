@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection, Transaction};
 use serde_json::value::RawValue;
 
-use crate::json::{Pairs, Str};
+use crate::json::Pairs;
 use crate::model::{layout, ArgValue, Args, CounterUnit, Field, RequestKind, Trace, TrackKind};
 use crate::segments::{self, Span};
 
@@ -286,20 +286,13 @@ impl<'c> ArgWriter<'c> {
         if level >= crate::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
             return self.row(set, flat_key, key, &ArgValue::Str(text.to_owned()));
         }
-        let value = match text.as_bytes().first() {
-            None | Some(b'n') => return Ok(()),
-            Some(b't') => ArgValue::Bool(true),
-            Some(b'f') => ArgValue::Bool(false),
-            Some(b'"') => match serde_json::from_str::<Str>(text) {
-                Ok(s) => ArgValue::Str(s.0.into_owned()),
-                Err(_) => ArgValue::Str(text.to_owned()),
-            },
+        match text.as_bytes().first() {
             Some(b'[') => {
                 let items: Vec<&RawValue> = serde_json::from_str(text).unwrap_or_default();
                 for (i, item) in items.into_iter().enumerate() {
                     self.raw(set, flat_key, &format!("{key}[{i}]"), item, level + 1)?;
                 }
-                return Ok(());
+                Ok(())
             }
             Some(b'{') => {
                 if let Ok(Pairs(pairs)) = serde_json::from_str(text) {
@@ -313,21 +306,14 @@ impl<'c> ArgWriter<'c> {
                         )?;
                     }
                 }
-                return Ok(());
+                Ok(())
             }
-            _ => {
-                if let Ok(i) = text.parse::<i64>() {
-                    ArgValue::Int(i)
-                } else if let Ok(u) = text.parse::<u64>() {
-                    ArgValue::Uint(u)
-                } else if let Ok(f) = text.parse::<f64>() {
-                    ArgValue::Real(f)
-                } else {
-                    ArgValue::Str(text.to_owned())
-                }
-            }
-        };
-        self.row(set, flat_key, key, &value)
+            // Scalars convert exactly as everywhere else; null is skipped.
+            _ => match crate::json::scalar(v) {
+                Some(value) => self.row(set, flat_key, key, &value),
+                None => Ok(()),
+            },
+        }
     }
 }
 
