@@ -102,6 +102,25 @@ pub const MAX_DEPTH: usize = 32;
 /// Nesting depth of a JSON text: 0 for a scalar, 1 for `{}` or `[1]`, ...
 /// A byte scan, no recursion.
 pub fn depth(text: &str) -> usize {
+    depth_exact(text)
+}
+
+/// `Some(depth)` when `text` nests deeper than `limit`. Cheap for the common
+/// shallow case: nesting never exceeds the number of opening brackets, and
+/// counting bytes is far cheaper than tracking strings.
+pub fn deeper_than(text: &str, limit: usize) -> Option<usize> {
+    let opens = text
+        .as_bytes()
+        .iter()
+        .filter(|&&b| b == b'{' || b == b'[')
+        .count();
+    if opens <= limit {
+        return None;
+    }
+    Some(depth_exact(text)).filter(|&d| d > limit)
+}
+
+fn depth_exact(text: &str) -> usize {
     let (mut d, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
     for &b in text.as_bytes() {
         if in_str {
@@ -201,6 +220,9 @@ mod depth_tests {
         assert_eq!(depth("{}"), 1);
         assert_eq!(depth(r#"{"a": [1, {"b": "[[[{"}]}"#), 3);
         assert_eq!(depth(r#"["\"[", [[]]]"#), 3);
+        assert_eq!(deeper_than(r#"["\"[", [[]]]"#, 2), Some(3));
+        assert_eq!(deeper_than(r#"["\"[", [[]]]"#, 3), None);
+        assert_eq!(deeper_than(r#"["{{{{", 1]"#, 1), None);
     }
 
     #[test]

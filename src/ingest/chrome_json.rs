@@ -368,8 +368,7 @@ impl<'a> Importer<'a, '_> {
                 if text[1..].trim_start().starts_with('}') {
                     return Args::None;
                 }
-                let depth = crate::json::depth(text);
-                if depth > crate::json::MAX_DEPTH {
+                if let Some(depth) = crate::json::deeper_than(text, crate::json::MAX_DEPTH) {
                     self.warn(
                         "args_too_deep",
                         index,

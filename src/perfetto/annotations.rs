@@ -109,8 +109,13 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
             .collect(),
         Args::Raw { .. } => {
             let text = trace.raw_args(args).unwrap_or_default();
-            match serde_json::from_slice::<Pairs>(text) {
-                Ok(Pairs(pairs)) => pairs
+            // One UTF-8 check of the whole object, then `from_str`, which does
+            // not re-check every string the way `from_slice` does.
+            let parsed = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Pairs>(t).ok());
+            match parsed {
+                Some(Pairs(pairs)) => pairs
                     .into_iter()
                     .filter_map(|(k, v)| {
                         let mut a = from_raw(v, 1)?;
@@ -120,7 +125,7 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
                     })
                     .collect(),
                 // Importers validate raw args; keep the text if that ever fails.
-                Err(_) => vec![DebugAnnotation {
+                None => vec![DebugAnnotation {
                     name_field: Some(debug_annotation::NameField::NameIid(names.dynamic("args"))),
                     value: Some(debug_annotation::Value::StringValue(
                         String::from_utf8_lossy(text).into_owned(),
