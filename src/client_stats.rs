@@ -163,30 +163,16 @@ mod tests {
     use crate::model::{ClientSource, Location};
 
     fn req(metrics: Vec<(&str, &str, MetricValue)>) -> ClientRequest {
-        ClientRequest {
-            input: 0,
-            location: Location::Index(0),
-            source: ClientSource::VllmBench,
-            status: ClientStatus::Ok,
-            phase: None,
-            warmup: false,
-            request_id: None,
-            start_ns: None,
-            end_ns: None,
-            first_token_ns: None,
-            chunk_ns: vec![],
-            metadata: vec![],
-            metrics: metrics
-                .into_iter()
-                .map(|(t, u, v)| Metric {
-                    tag: t.into(),
-                    unit: u.into(),
-                    value: v,
-                })
-                .collect(),
-            error: None,
-            slice: None,
-        }
+        let mut r = ClientRequest::new(0, Location::Index(0), ClientSource::VllmBench);
+        r.metrics = metrics
+            .into_iter()
+            .map(|(t, u, v)| Metric {
+                tag: t.into(),
+                unit: u.into(),
+                value: v,
+            })
+            .collect();
+        r
     }
 
     #[test]

@@ -5,29 +5,15 @@
 
 use std::path::Path;
 
-use breakdown_trace::ingest::{self, Format, Input, LoadOptions};
+use breakdown_trace::ingest::Format;
 use breakdown_trace::model::layout;
 use breakdown_trace::perfetto;
 use protobuf::Message;
 
-fn import(format: Format, data: &[u8]) -> Option<breakdown_trace::model::Trace> {
-    let (salvage, body) = match data.split_first() {
-        Some((first, rest)) => (first & 1 == 1, rest),
-        None => (false, data),
-    };
-    let input = Input::from_bytes("fuzz.json", body.to_vec());
-    let opts = LoadOptions {
-        format: Some(format),
-        salvage,
-    };
-    match ingest::load_inputs_with(vec![(input, format)], &opts) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let _ = e.to_string();
-            None
-        }
-    }
-}
+/// The fuzz targets' own driver, so replay and fuzzing cannot drift apart.
+#[path = "../fuzz/src/lib.rs"]
+mod driver;
+use driver::import;
 
 fn round_trip(trace: &mut breakdown_trace::model::Trace) {
     layout::lay_out(trace);

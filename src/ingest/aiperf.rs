@@ -90,23 +90,7 @@ fn parse_record<'a>(
         ));
     }
     let rec: RecordJson = c.parse(raw, "")?;
-    let mut req = ClientRequest {
-        input: c.input,
-        location: c.location(),
-        source: ClientSource::AiperfOld,
-        status: ClientStatus::Ok,
-        phase: None,
-        warmup: false,
-        request_id: None,
-        start_ns: None,
-        end_ns: None,
-        first_token_ns: None,
-        chunk_ns: Vec::new(),
-        metadata: Vec::new(),
-        metrics: Vec::new(),
-        error: None,
-        slice: None,
-    };
+    let mut req = ClientRequest::new(c.input, c.location(), ClientSource::AiperfOld);
     // metadata
     let meta = match rec.metadata {
         Some(m) if !is_null(m) => {

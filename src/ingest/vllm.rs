@@ -138,23 +138,9 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Re
             input: index,
             position: Position::Record(i as u64),
         };
-        let mut req = ClientRequest {
-            input: index,
-            location: Location::Index(i as u64),
-            source: ClientSource::VllmBench,
-            status: ClientStatus::Ok,
-            phase: None,
-            warmup: false,
-            request_id: Some(i.to_string()),
-            start_ns: None,
-            end_ns: None,
-            first_token_ns: None,
-            chunk_ns: Vec::new(),
-            metadata: vec![("index".into(), ArgValue::Int(i as i64))],
-            metrics: Vec::new(),
-            error: None,
-            slice: None,
-        };
+        let mut req = ClientRequest::new(index, Location::Index(i as u64), ClientSource::VllmBench);
+        req.request_id = Some(i.to_string());
+        req.metadata = vec![("index".into(), ArgValue::Int(i as i64))];
         let ns_of = |k: &str| -> Result<Option<i64>, InputError> {
             let Some((_, _, v)) = cols.iter().find(|(name, _, _)| *name == k) else {
                 return Ok(None);

@@ -109,6 +109,27 @@ pub struct ClientRequest {
 }
 
 impl ClientRequest {
+    /// A successful request with nothing read yet; importers fill it in.
+    pub fn new(input: u32, location: Location, source: ClientSource) -> Self {
+        ClientRequest {
+            input,
+            location,
+            source,
+            status: ClientStatus::Ok,
+            phase: None,
+            warmup: false,
+            request_id: None,
+            start_ns: None,
+            end_ns: None,
+            first_token_ns: None,
+            chunk_ns: Vec::new(),
+            metadata: Vec::new(),
+            metrics: Vec::new(),
+            error: None,
+            slice: None,
+        }
+    }
+
     /// The first metric whose tag is one of `tags`.
     pub fn metric(&self, tags: &[&str]) -> Option<&Metric> {
         tags.iter()
