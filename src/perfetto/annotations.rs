@@ -5,6 +5,12 @@
 //! while chunks are encoded in parallel, and each chunk re-defines the names
 //! it uses at its start (a repeated definition of an iid is harmless), so a
 //! definition always precedes its use in the file.
+//!
+//! Which parallel chunk meets a new name first is a race, but the output
+//! must not depend on it: after each batch of chunks, [`AnnotationNames::settle`]
+//! renumbers the batch's new names in file order and says which chunks used
+//! a number that changed, and the writer encodes those again. New names
+//! are rare after the first chunks, so this almost never costs anything.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -21,8 +27,10 @@ use crate::model::{ArgValue, Args, Trace};
 pub struct AnnotationNames {
     /// iid of each stored-arg key, indexed by `StrId` (0 = unused).
     by_str: Vec<u64>,
-    /// Names first seen in raw JSON args.
+    /// Names first seen in raw JSON args, and the next free iid.
     dynamic: Mutex<(FxHashMap<Box<str>, u64>, u64)>,
+    /// iids below this are settled (numbered in file order).
+    settled: Mutex<u64>,
     /// (iid, name) defined in the first packet.
     pub initial: Vec<(u64, String)>,
 }
@@ -43,8 +51,46 @@ impl AnnotationNames {
         AnnotationNames {
             by_str,
             dynamic: Mutex::new((FxHashMap::default(), next)),
+            settled: Mutex::new(next),
             initial,
         }
+    }
+
+    /// Renumbers the names first met in the latest batch of chunks (`used`:
+    /// each chunk's names in first-use order, chunks in file order) as a
+    /// sequential encoder would have, and returns which chunks used an iid
+    /// that changed (they must be encoded again).
+    pub fn settle(&self, used: &[&[(u64, String)]]) -> Vec<bool> {
+        let mut settled = self.settled.lock().expect("no panics while interning");
+        let mut g = self.dynamic.lock().expect("no panics while interning");
+        let (map, next) = &mut *g;
+        let mut fixed: FxHashMap<&str, u64> = FxHashMap::default();
+        let mut n = *settled;
+        for chunk in used {
+            for (iid, name) in chunk.iter() {
+                if *iid >= *settled && !fixed.contains_key(name.as_str()) {
+                    fixed.insert(name, n);
+                    n += 1;
+                }
+            }
+        }
+        let mut changed: FxHashMap<&str, ()> = FxHashMap::default();
+        for (name, &iid) in &fixed {
+            let slot = map.get_mut(*name).expect("a used name is interned");
+            if *slot != iid {
+                *slot = iid;
+                changed.insert(name, ());
+            }
+        }
+        *next = n;
+        *settled = n;
+        used.iter()
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .any(|(_, name)| changed.contains_key(name.as_str()))
+            })
+            .collect()
     }
 }
 

@@ -172,14 +172,27 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
         base,
     };
     for batch in events.chunks(CHUNK * 16) {
-        let encoded: Vec<(Vec<u8>, u64)> = batch
+        let mut encoded: Vec<Encoded> = batch
             .par_chunks(CHUNK)
             .map(|c| ctx.encode_chunk(c))
             .collect();
-        for (e, packets) in encoded {
-            stats.packets += packets;
-            w.write_all(&e)?;
-            stats.bytes += e.len() as u64;
+        let used: Vec<&[(u64, String)]> = encoded.iter().map(|e| &e.names[..]).collect();
+        let stale = names.settle(&used);
+        if stale.contains(&true) {
+            let again: Vec<(usize, Encoded)> = batch
+                .par_chunks(CHUNK)
+                .enumerate()
+                .filter(|(i, _)| stale[*i])
+                .map(|(i, c)| (i, ctx.encode_chunk(c)))
+                .collect();
+            for (i, e) in again {
+                encoded[i] = e;
+            }
+        }
+        for e in encoded {
+            stats.packets += e.packets;
+            w.write_all(&e.bytes)?;
+            stats.bytes += e.bytes.len() as u64;
         }
     }
     Ok(stats)
@@ -345,6 +358,14 @@ fn provenance_packet(trace: &Trace, uuid: u64, ts: i64, shift: i64) -> TracePack
     }
 }
 
+/// One chunk of events, encoded.
+struct Encoded {
+    bytes: Vec<u8>,
+    packets: u64,
+    /// The dynamic annotation names it uses, in first-use order.
+    names: Vec<(u64, String)>,
+}
+
 struct Ctx<'a> {
     trace: &'a Trace,
     flows: Option<&'a FlowIndex>,
@@ -356,7 +377,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Encodes `events` (and the interning packet they need first); returns
     /// the bytes and the number of packets.
-    fn encode_chunk(&self, events: &[(i64, Ev)]) -> (Vec<u8>, u64) {
+    fn encode_chunk(&self, events: &[(i64, Ev)]) -> Encoded {
         let trace = self.trace;
         let mut names = ChunkNames::new(self.names);
         let mut body = Vec::with_capacity(events.len() * 24);
@@ -402,7 +423,11 @@ impl Ctx<'_> {
             put_event(&mut body, ts, &e, &mut scratch);
         }
         if names.used.is_empty() {
-            return (body, events.len() as u64);
+            return Encoded {
+                bytes: body,
+                packets: events.len() as u64,
+                names: Vec::new(),
+            };
         }
         // Define the annotation names this chunk uses before its events.
         let mut out = Vec::with_capacity(body.len() + 64 * names.used.len());
@@ -413,10 +438,10 @@ impl Ctx<'_> {
                 interned_data: Some(InternedData {
                     debug_annotation_names: names
                         .used
-                        .into_iter()
+                        .iter()
                         .map(|(iid, name)| DebugAnnotationName {
-                            iid: Some(iid),
-                            name: Some(name),
+                            iid: Some(*iid),
+                            name: Some(name.clone()),
                         })
                         .collect(),
                     ..Default::default()
@@ -426,7 +451,11 @@ impl Ctx<'_> {
             },
         );
         out.extend_from_slice(&body);
-        (out, events.len() as u64 + 1)
+        Encoded {
+            bytes: out,
+            packets: events.len() as u64 + 1,
+            names: names.used,
+        }
     }
 }
 
