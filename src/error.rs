@@ -88,9 +88,98 @@ pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (start + column.saturating_sub(1)).min(text.len())
 }
 
+/// A JSON error positioned in a whole input file, the way serde_json
+/// reports it (1-based line; column = bytes from the start of that line to
+/// the error). serde_json's own errors convert into it; so do errors from
+/// parsing a piece of the file ([`JsonFault::within`]) and the syntax errors
+/// the chunked parser finds between elements ([`JsonFault::at`]), so all of
+/// them print the same way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonFault {
+    pub line: u64,
+    pub column: u64,
+    pub category: serde_json::error::Category,
+    /// The message without serde_json's " at line L column C".
+    pub message: String,
+}
+
+impl JsonFault {
+    /// A fault at byte `index` of `body`, positioned like serde_json does.
+    pub fn at(
+        body: &[u8],
+        index: usize,
+        category: serde_json::error::Category,
+        message: impl Into<String>,
+    ) -> JsonFault {
+        let index = index.min(body.len());
+        let start_of_line = body[..index]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        JsonFault {
+            line: 1 + body[..start_of_line]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64,
+            column: (index - start_of_line) as u64,
+            category,
+            message: message.into(),
+        }
+    }
+
+    /// The fault `e` that serde_json found parsing `body[base..]`,
+    /// positioned in the whole of `body`.
+    pub fn within(e: &serde_json::Error, body: &[u8], base: usize) -> JsonFault {
+        let piece = &body[base.min(body.len())..];
+        let (line, column) = (e.line(), e.column());
+        if line == 0 {
+            // An error serde_json could not position: the piece's start.
+            return JsonFault::at(body, base, e.classify(), strip_position(e));
+        }
+        let mut start_of_line = 0;
+        if line > 1 {
+            match piece
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .nth(line - 2)
+            {
+                Some((i, _)) => start_of_line = i + 1,
+                None => start_of_line = piece.len(),
+            }
+        }
+        JsonFault::at(
+            body,
+            base + start_of_line + column,
+            e.classify(),
+            strip_position(e),
+        )
+    }
+}
+
+impl From<&serde_json::Error> for JsonFault {
+    fn from(e: &serde_json::Error) -> JsonFault {
+        JsonFault {
+            line: e.line() as u64,
+            column: e.column() as u64,
+            category: e.classify(),
+            message: strip_position(e),
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C".
+pub fn strip_position(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    match m.rsplit_once(" at line ") {
+        Some((a, _)) if e.line() > 0 => a.to_owned(),
+        _ => m,
+    }
+}
+
 /// True when `e` says non-blank `text` stops in the middle of a value.
-pub fn is_cut(text: &str, e: &serde_json::Error) -> bool {
-    e.classify() == serde_json::error::Category::Eof && !text.trim().is_empty()
+pub fn is_cut(text: &str, e: &JsonFault) -> bool {
+    e.category == serde_json::error::Category::Eof && !text.trim().is_empty()
 }
 
 /// `NaN`, `Infinity` or `-Infinity` at or just before a syntax error.
@@ -141,18 +230,18 @@ impl InputError {
     pub fn json_in(
         path: impl Into<PathBuf>,
         text: &str,
-        e: &serde_json::Error,
+        e: &JsonFault,
         complete: Option<u64>,
     ) -> Self {
         let path = path.into();
         if is_cut(text, e) {
             return InputError::truncated(path, e, complete);
         }
-        if e.classify() == serde_json::error::Category::Syntax {
-            if let Some(token) = non_json_number(text, e.line(), e.column()) {
+        if e.category == serde_json::error::Category::Syntax {
+            if let Some(token) = non_json_number(text, e.line as usize, e.column as usize) {
                 return InputError::new(
                     path,
-                    Position::LineColumn(e.line() as u64, e.column() as u64),
+                    Position::LineColumn(e.line, e.column),
                     format!(
                         "`{token}` is not a JSON number (Python's json.dumps writes it for float('{}')); \
                          write null or a string instead",
@@ -165,17 +254,11 @@ impl InputError {
     }
 
     /// The input ends in the middle of a JSON value.
-    pub fn truncated(
-        path: impl Into<PathBuf>,
-        e: &serde_json::Error,
-        complete: Option<u64>,
-    ) -> Self {
-        let what = e.to_string();
-        let what = what
-            .rsplit_once(" at line ")
-            .map_or(what.as_str(), |(m, _)| m)
-            .to_owned();
-        let mut msg = format!("the JSON ends early ({what}); the file looks truncated");
+    pub fn truncated(path: impl Into<PathBuf>, e: &JsonFault, complete: Option<u64>) -> Self {
+        let mut msg = format!(
+            "the JSON ends early ({}); the file looks truncated",
+            e.message
+        );
         if let Some(n) = complete {
             msg.push_str(&format!(
                 "; {n} complete record{} precede{} the cut (--salvage keeps {})",
@@ -184,25 +267,15 @@ impl InputError {
                 if n == 1 { "it" } else { "them" },
             ));
         }
-        InputError::new(
-            path,
-            Position::LineColumn(e.line() as u64, e.column() as u64),
-            msg,
-        )
+        InputError::new(path, Position::LineColumn(e.line, e.column), msg)
     }
 
-    /// An error from serde_json, positioned at its line and column.
-    pub fn json(path: impl Into<PathBuf>, e: &serde_json::Error) -> Self {
-        let msg = e.to_string();
-        // serde_json appends " at line L column C"; we print the position ourselves.
-        let msg = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(m, _)| m)
-            .to_owned();
+    /// A JSON error, positioned at its line and column.
+    pub fn json(path: impl Into<PathBuf>, e: &JsonFault) -> Self {
         InputError::new(
             path,
-            Position::LineColumn(e.line() as u64, e.column() as u64),
-            msg,
+            Position::LineColumn(e.line, e.column),
+            e.message.clone(),
         )
     }
 }

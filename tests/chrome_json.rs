@@ -411,3 +411,51 @@ fn info_reports_lanes_and_sizes() {
     assert!(stdout.contains("slices moved to lanes=1"), "{stdout}");
     assert!(stdout.contains("records=22"), "{stdout}");
 }
+
+// ------------------------------------------------- parallel parse and write
+
+/// `convert` with a thread count and parse chunk size; the output's bytes
+/// and stderr (the output path is the same in every run).
+fn convert_with(input: &Path, out: &Path, threads: &str, chunk: &str) -> (Vec<u8>, String) {
+    let run = assert_cmd::Command::cargo_bin("breakdown-trace")
+        .unwrap()
+        .args([
+            "convert".as_ref(),
+            input.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
+        .env("RAYON_NUM_THREADS", threads)
+        .env("BREAKDOWN_TRACE_CHUNK_BYTES", chunk)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{}: {stderr}", input.display());
+    (std::fs::read(out).unwrap(), stderr)
+}
+
+/// The events array is parsed in chunks on several threads and events are
+/// encoded in parallel; neither may change a byte of the output. One
+/// thread with one chunk is the reference; 64-byte chunks make most cut
+/// guesses land inside an event, so the re-parse path runs too.
+#[test]
+fn output_does_not_depend_on_threads_or_chunk_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.pftrace");
+    let mut inputs = real_files();
+    for f in ["kineto_small.json", "quirks.json"] {
+        inputs.push(fixture(&format!("chrome/{f}")));
+    }
+    for input in &inputs {
+        let reference = convert_with(input, &out, "1", "1000000000000");
+        for (threads, chunk) in [("2", "64"), ("2", "4096"), ("3", "100000")] {
+            let got = convert_with(input, &out, threads, chunk);
+            assert!(
+                got.0 == reference.0,
+                "{}: output differs with {threads} threads, {chunk}-byte chunks",
+                input.display()
+            );
+            assert_eq!(got.1, reference.1, "{}: stderr", input.display());
+        }
+    }
+}

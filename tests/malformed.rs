@@ -203,6 +203,16 @@ fn cases() -> Vec<Case> {
             &[],
             Clean,
         ),
+        case(
+            // Look like event boundaries to the chunked parser's cut
+            // guesses; they must be re-parsed, not taken as events.
+            "`},{` inside args: nested objects and strings",
+            chrome2(&format!(
+                r#"{{"ph":"X","name":"b","ts":1,"dur":1,"pid":1,"tid":1,"args":{{"shapes":[{{"a":1}},{{"ph":"X","name":"fake","ts":5,"dur":1,"pid":1,"tid":1}}],"note":"x}},{{\"ph\":\"i\"}}"}}}},{X}"#
+            )),
+            &[],
+            Clean,
+        ),
         // --- text hygiene -----------------------------------------------
         case(
             "non-UTF-8 byte in a name",
@@ -476,6 +486,45 @@ fn malformed_inputs_give_exact_errors_and_warnings() {
         );
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Every case read with one thread and one chunk, then with 1-byte chunks
+/// on two threads (every element its own chunk): the same exit code, the
+/// same message, the same output.
+#[test]
+fn chunked_parsing_gives_the_same_errors_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    let out = dir.path().join("out.pftrace");
+    for c in cases() {
+        std::fs::write(&input, &c.input).unwrap();
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "convert".as_ref(),
+            input.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(c.args.iter().map(std::ffi::OsStr::new));
+        let mut runs = Vec::new();
+        for (threads, chunk) in [("1", "1000000000000"), ("2", "1")] {
+            let _ = std::fs::remove_file(&out);
+            let r = assert_cmd::Command::cargo_bin("breakdown-trace")
+                .unwrap()
+                .args(&args)
+                .env("RAYON_NUM_THREADS", threads)
+                .env("BREAKDOWN_TRACE_CHUNK_BYTES", chunk)
+                .output()
+                .unwrap();
+            runs.push((
+                r.status.code(),
+                String::from_utf8_lossy(&r.stderr).into_owned(),
+                std::fs::read(&out).ok(),
+            ));
+        }
+        assert_eq!(runs[0].0, runs[1].0, "{}: exit code", c.name);
+        assert_eq!(runs[0].1, runs[1].1, "{}: stderr", c.name);
+        assert!(runs[0].2 == runs[1].2, "{}: output", c.name);
+    }
 }
 
 #[test]

@@ -50,14 +50,14 @@
 //! ends) are counted warnings.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::error::{InputError, Position, Result};
+use crate::error::{InputError, JsonFault, Position, Result};
 use crate::json::Str;
 use crate::model::{
     ArgValue, Args, Counter, CounterUnit, Flow, Location, Slice, SliceId, SliceKind, StrId, Trace,
@@ -65,17 +65,18 @@ use crate::model::{
 };
 use crate::time::{self, Unit};
 
-use super::Input;
+use super::{chunked, Input};
 
-/// One event, fields borrowed from the input buffer.
+/// One event, fields borrowed from the input buffer. (Strings are
+/// [`Str`]: serde's own `Option<Cow<str>>` always copies.)
 #[derive(Deserialize)]
 struct RawEvent<'a> {
     #[serde(borrow, default)]
-    ph: Option<Cow<'a, str>>,
+    ph: Option<Str<'a>>,
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Str<'a>>,
     #[serde(borrow, default)]
-    cat: Option<Cow<'a, str>>,
+    cat: Option<Str<'a>>,
     #[serde(borrow, default)]
     pid: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -89,9 +90,9 @@ struct RawEvent<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    bp: Option<Cow<'a, str>>,
+    bp: Option<Str<'a>>,
     #[serde(borrow, default)]
-    s: Option<Cow<'a, str>>,
+    s: Option<Str<'a>>,
 }
 
 /// A pid or tid as written: a JSON integer or any other JSON text.
@@ -123,6 +124,95 @@ fn raw_id(v: Option<&RawValue>) -> RawId<'_> {
                 RawId::Text(t)
             }
         }
+    }
+}
+
+/// An event with the work that needs no importer state already done: ids
+/// and times parsed, names and args checked. [`prepare`] makes it on a
+/// parser thread, so the importer's own (sequential) share stays small.
+struct Event<'a> {
+    ph: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    cat: Option<Cow<'a, str>>,
+    pid: RawId<'a>,
+    tid: RawId<'a>,
+    /// ns, or why not (`missing`, out of range...).
+    ts: Stamp,
+    dur: Stamp,
+    args: Option<&'a RawValue>,
+    /// How deep `args` nests, when deeper than [`crate::json::MAX_DEPTH`].
+    args_depth: Option<usize>,
+    id: Option<&'a RawValue>,
+    /// `"bp": "e"`: a flow end binds to the enclosing slice.
+    bind_enclosing: bool,
+    /// Instant scope (`s`): `g`, `p`, or the thread.
+    scope: Scope,
+    /// Name and category need no cleaning ([`Importer::name`]).
+    name_plain: bool,
+    cat_plain: bool,
+    /// The category is one of [`GPU_CATEGORIES`].
+    gpu: bool,
+}
+
+type Stamp = Result<i64, Box<str>>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Global,
+    Process,
+    Thread,
+}
+
+/// A `ts`/`dur` in µs (a number, or a number in a string) as ns.
+fn stamp(v: Option<&RawValue>) -> Stamp {
+    let v = v.ok_or("missing")?;
+    let text = v.get();
+    let digits: Cow<str> = if text.starts_with('"') {
+        // A string-typed number.
+        match serde_json::from_str::<Str>(text) {
+            Ok(s) => s.0,
+            Err(_) => Cow::Borrowed(text),
+        }
+    } else {
+        Cow::Borrowed(text)
+    };
+    time::to_ns(&digits, Unit::Micros).map_err(|e| e.to_string().into())
+}
+
+/// True when `text` can be interned as it is (see [`Importer::name`]).
+fn plain_name(text: &str) -> bool {
+    text.len() <= MAX_NAME_BYTES && !text.contains(|c: char| c.is_control() && c != '\t')
+}
+
+fn prepare(ev: RawEvent<'_>) -> Event<'_> {
+    let args_depth = ev
+        .args
+        .map(RawValue::get)
+        .filter(|t| t.starts_with('{'))
+        .and_then(|t| crate::json::deeper_than(t, crate::json::MAX_DEPTH));
+    Event {
+        pid: raw_id(ev.pid),
+        tid: raw_id(ev.tid),
+        ts: stamp(ev.ts),
+        dur: stamp(ev.dur),
+        args_depth,
+        bind_enclosing: ev.bp.as_ref().is_some_and(|b| b.0 == "e"),
+        scope: match ev.s.as_ref().map(|s| &*s.0) {
+            Some("g") => Scope::Global,
+            Some("p") => Scope::Process,
+            _ => Scope::Thread,
+        },
+        name_plain: ev.name.as_ref().is_none_or(|n| plain_name(&n.0)),
+        cat_plain: ev.cat.as_ref().is_none_or(|c| plain_name(&c.0)),
+        gpu: ev
+            .cat
+            .as_ref()
+            .is_some_and(|c| GPU_CATEGORIES.contains(&&*c.0)),
+        ph: ev.ph.map(|s| s.0),
+        name: ev.name.map(|s| s.0),
+        cat: ev.cat.map(|s| s.0),
+        args: ev.args,
+        id: ev.id,
     }
 }
 
@@ -205,10 +295,6 @@ struct Importer<'a, 't> {
     events: u64,
     first_slice: usize,
     first_counter: usize,
-    /// The first hard error; serde gets a placeholder to abort.
-    error: Option<InputError>,
-    /// Index of the event serde_json failed to read.
-    failed_at: Option<u64>,
 }
 
 /// Longest event name or category kept whole (bytes).
@@ -244,19 +330,12 @@ impl<'a> Importer<'a, '_> {
         });
     }
 
-    fn time(&self, v: Option<&RawValue>, index: u64, field: &str) -> Result<i64, InputError> {
-        let v = v.ok_or_else(|| self.err(index, field, "missing"))?;
-        let text = v.get();
-        let digits: Cow<str> = if text.starts_with('"') {
-            // A string-typed number.
-            match serde_json::from_str::<Str>(text) {
-                Ok(s) => s.0,
-                Err(_) => Cow::Borrowed(text),
-            }
-        } else {
-            Cow::Borrowed(text)
-        };
-        time::to_ns(&digits, Unit::Micros).map_err(|e| self.err(index, field, e.to_string()))
+    /// A prepared time, or the error naming its field.
+    fn at(&self, stamp: &Stamp, index: u64, field: &str) -> Result<i64, InputError> {
+        stamp
+            .as_ref()
+            .copied()
+            .map_err(|m| self.err(index, field, &**m))
     }
 
     /// Interns an event name or category. Control characters (which JSON
@@ -360,7 +439,7 @@ impl<'a> Importer<'a, '_> {
         t
     }
 
-    fn args(&mut self, v: Option<&'a RawValue>, index: u64) -> Args {
+    fn args(&mut self, v: Option<&'a RawValue>, depth: Option<usize>, index: u64) -> Args {
         let Some(v) = v else { return Args::None };
         let text = v.get();
         match text.as_bytes().first() {
@@ -368,7 +447,7 @@ impl<'a> Importer<'a, '_> {
                 if text[1..].trim_start().starts_with('}') {
                     return Args::None;
                 }
-                if let Some(depth) = crate::json::deeper_than(text, crate::json::MAX_DEPTH) {
+                if let Some(depth) = depth {
                     self.warn(
                         "args_too_deep",
                         index,
@@ -425,19 +504,36 @@ impl<'a> Importer<'a, '_> {
         self.by_thread[thread].push(id);
     }
 
+    fn event_name(&mut self, ev: &Event, index: u64) -> StrId {
+        let text = ev.name.as_deref().unwrap_or("");
+        if ev.name_plain {
+            self.trace.intern(text)
+        } else {
+            self.name(text, index, "name")
+        }
+    }
+
+    fn event_cat(&mut self, ev: &Event, index: u64) -> Option<StrId> {
+        let text = ev.cat.as_deref()?;
+        Some(if ev.cat_plain {
+            self.trace.intern(text)
+        } else {
+            self.name(text, index, "cat")
+        })
+    }
+
     /// Handles one event; `Err` is a hard input error.
-    fn event(&mut self, ev: RawEvent<'a>, index: u64) -> Result<(), InputError> {
+    fn event(&mut self, ev: Event<'a>, index: u64) -> Result<(), InputError> {
         let ph = ev.ph.as_deref().unwrap_or("");
         match ph {
             "X" | "B" | "E" | "i" | "I" => {
-                let pid = raw_id(ev.pid);
-                let tid = raw_id(ev.tid);
-                let ts = self.time(ev.ts, index, "ts")?;
-                let name = self.name(ev.name.as_deref().unwrap_or(""), index, "name");
-                let cat = ev.cat.as_deref().map(|c| self.name(c, index, "cat"));
+                let (pid, tid) = (ev.pid, ev.tid);
+                let ts = self.at(&ev.ts, index, "ts")?;
+                let name = self.event_name(&ev, index);
+                let cat = self.event_cat(&ev, index);
                 match ph {
                     "X" => {
-                        let dur = self.time(ev.dur, index, "dur")?;
+                        let dur = self.at(&ev.dur, index, "dur")?;
                         if ts.checked_add(dur).is_none() {
                             return Err(self.err(
                                 index,
@@ -446,11 +542,7 @@ impl<'a> Importer<'a, '_> {
                             ));
                         }
                         let t = self.thread(pid, tid);
-                        if let Some(c) = ev.cat.as_deref() {
-                            if GPU_CATEGORIES.contains(&c) {
-                                self.threads[t].gpu = true;
-                            }
-                        }
+                        self.threads[t].gpu |= ev.gpu;
                         if dur < 0 {
                             self.warn(
                                 "negative_duration",
@@ -460,17 +552,13 @@ impl<'a> Importer<'a, '_> {
                             );
                             return Ok(());
                         }
-                        let args = self.args(ev.args, index);
+                        let args = self.args(ev.args, ev.args_depth, index);
                         self.add_slice(t, ts, dur, name, cat, args, SliceKind::Span);
                     }
                     "B" => {
                         let t = self.thread(pid, tid);
-                        if let Some(c) = ev.cat.as_deref() {
-                            if GPU_CATEGORIES.contains(&c) {
-                                self.threads[t].gpu = true;
-                            }
-                        }
-                        let args = self.args(ev.args, index);
+                        self.threads[t].gpu |= ev.gpu;
+                        let args = self.args(ev.args, ev.args_depth, index);
                         self.open.entry(t).or_default().push((ts, name, cat, args));
                     }
                     "E" => {
@@ -505,14 +593,14 @@ impl<'a> Importer<'a, '_> {
                         }
                     }
                     _ => {
-                        let args = self.args(ev.args, index);
-                        let track = match ev.s.as_deref() {
-                            Some("g") => self.global_track(),
-                            Some("p") => {
+                        let args = self.args(ev.args, ev.args_depth, index);
+                        let track = match ev.scope {
+                            Scope::Global => self.global_track(),
+                            Scope::Process => {
                                 let p = self.process(pid);
                                 self.processes[p].track
                             }
-                            _ => {
+                            Scope::Thread => {
                                 let t = self.thread(pid, tid);
                                 self.add_slice(t, ts, 0, name, cat, args, SliceKind::Instant);
                                 return Ok(());
@@ -534,9 +622,9 @@ impl<'a> Importer<'a, '_> {
                 }
             }
             "C" => {
-                let ts = self.time(ev.ts, index, "ts")?;
-                let p = self.process(raw_id(ev.pid));
-                let name = self.name(ev.name.as_deref().unwrap_or(""), index, "name");
+                let ts = self.at(&ev.ts, index, "ts")?;
+                let p = self.process(ev.pid);
+                let name = self.event_name(&ev, index);
                 let Some(args) = ev.args.filter(|a| a.get().starts_with('{')) else {
                     self.warn(
                         "counter_without_values",
@@ -586,7 +674,7 @@ impl<'a> Importer<'a, '_> {
             }
             "M" => self.metadata(&ev, index),
             "s" | "t" | "f" => {
-                let ts = self.time(ev.ts, index, "ts")?;
+                let ts = self.at(&ev.ts, index, "ts")?;
                 let Some(id) = ev.id else {
                     self.warn(
                         "flow_without_id",
@@ -596,14 +684,14 @@ impl<'a> Importer<'a, '_> {
                     );
                     return Ok(());
                 };
-                let t = self.thread(raw_id(ev.pid), raw_id(ev.tid));
+                let t = self.thread(ev.pid, ev.tid);
                 let phase = match ph {
                     "s" => FlowPhase::Start,
                     "t" => FlowPhase::Step,
                     _ => FlowPhase::End,
                 };
-                let enclosing = phase != FlowPhase::End || ev.bp.as_deref() == Some("e");
-                let cat = ev.cat.as_deref().map(|c| self.name(c, index, "cat"));
+                let enclosing = phase != FlowPhase::End || ev.bind_enclosing;
+                let cat = self.event_cat(&ev, index);
                 let next = self.flow_groups.len() as u32;
                 let group = *self.flow_groups.entry((cat, id.get())).or_insert(next);
                 self.flows.push(FlowEnd {
@@ -640,7 +728,7 @@ impl<'a> Importer<'a, '_> {
         t
     }
 
-    fn metadata(&mut self, ev: &RawEvent<'a>, index: u64) {
+    fn metadata(&mut self, ev: &Event<'a>, index: u64) {
         #[derive(Deserialize, Default)]
         struct MArgs<'x> {
             #[serde(borrow, default)]
@@ -679,11 +767,10 @@ impl<'a> Importer<'a, '_> {
                 .ok()
                 .map(|i| i.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
         };
-        let pid = raw_id(ev.pid);
         let meta = if what.starts_with("process") {
-            self.pmeta.entry(pid).or_default()
+            self.pmeta.entry(ev.pid).or_default()
         } else {
-            self.tmeta.entry((pid, raw_id(ev.tid))).or_default()
+            self.tmeta.entry((ev.pid, ev.tid)).or_default()
         };
         match what {
             "process_name" | "thread_name" => {
@@ -984,98 +1071,137 @@ fn synthetic(text: &str, used: &mut FxHashSet<i32>) -> i32 {
     id
 }
 
-/// Walks the top level: an object (picking `traceEvents` and
-/// `baseTimeNanoseconds`) or a bare array of events.
-struct Top<'i, 'a, 't>(&'i mut Importer<'a, 't>);
-
-impl<'de, 'i, 't> DeserializeSeed<'de> for Top<'i, 'de, 't> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
+/// Why reading the file's JSON stopped.
+enum Failure {
+    /// Broken or cut JSON; `in_array` when inside `traceEvents`, where the
+    /// error names the event.
+    Json { fault: JsonFault, in_array: bool },
+    /// An event the importer cannot use.
+    Event(InputError),
 }
 
-impl<'de, 'i, 't> Visitor<'de> for Top<'i, 'de, 't> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object with `traceEvents` or an array of trace events")
-    }
-    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<(), S::Error> {
-        Events(self.0).visit_seq(seq)
-    }
-    fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<(), M::Error> {
-        let mut found = false;
-        while let Some(k) = m.next_key::<Str<'de>>()? {
-            match &*k.0 {
-                "traceEvents" => {
-                    if found {
-                        return Err(de::Error::custom("duplicate key `traceEvents`"));
+/// Walks the top level, an object (picking `traceEvents` and
+/// `baseTimeNanoseconds`) or a bare array of events, checking its syntax as
+/// serde_json does; the events array goes through [`chunked::walk`].
+fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failure> {
+    let json = |fault| Failure::Json {
+        fault,
+        in_array: false,
+    };
+    let syntax = |pos, message| json(chunked::fault_at(body, pos, Category::Syntax, message));
+    let mut pos = chunked::skip_ws(body, 0);
+    match body.get(pos) {
+        Some(b'[') => pos = events(imp, body, pos)?,
+        Some(b'{') => {
+            pos += 1;
+            let mut found = false;
+            let mut first = true;
+            loop {
+                pos = chunked::skip_ws(body, pos);
+                match body.get(pos) {
+                    None => return Err(json(chunked::eof(body, "an object"))),
+                    Some(b'}') => {
+                        pos += 1;
+                        break;
                     }
-                    found = true;
-                    m.next_value_seed(Events(&mut *self.0))?;
-                }
-                "baseTimeNanoseconds" => {
-                    let v: &RawValue = m.next_value()?;
-                    let text = v.get().trim_matches('"');
-                    match time::to_ns(text, Unit::Nanos) {
-                        Ok(b) => self.0.base = Some(b),
-                        Err(e) => {
-                            self.0.error = Some(
-                                InputError::new(self.0.path, Position::File, e.to_string())
-                                    .field("baseTimeNanoseconds"),
-                            );
-                            return Err(de::Error::custom("bad baseTimeNanoseconds"));
+                    Some(b'"') if first => {}
+                    Some(b',') if !first => {
+                        pos = chunked::skip_ws(body, pos + 1);
+                        match body.get(pos) {
+                            Some(b'"') => {}
+                            Some(b'}') => return Err(syntax(pos, "trailing comma")),
+                            Some(_) => return Err(syntax(pos, "key must be a string")),
+                            None => return Err(json(chunked::eof(body, "a value"))),
                         }
                     }
+                    Some(_) if first => return Err(syntax(pos, "key must be a string")),
+                    Some(_) => return Err(syntax(pos, "expected `,` or `}`")),
                 }
-                _ => {
-                    m.next_value::<IgnoredAny>()?;
+                first = false;
+                let (key, end) = chunked::value::<Str>(body, pos).map_err(json)?;
+                pos = chunked::skip_ws(body, end);
+                match body.get(pos) {
+                    Some(b':') => pos = chunked::skip_ws(body, pos + 1),
+                    Some(_) => return Err(syntax(pos, "expected `:`")),
+                    None => return Err(json(chunked::eof(body, "an object"))),
+                }
+                match &*key.0 {
+                    "traceEvents" => {
+                        if found {
+                            return Err(json(JsonFault::at(
+                                body,
+                                end,
+                                Category::Data,
+                                "duplicate key `traceEvents`",
+                            )));
+                        }
+                        found = true;
+                        pos = events(imp, body, pos)?;
+                    }
+                    "baseTimeNanoseconds" => {
+                        let (v, end) = chunked::value::<&RawValue>(body, pos).map_err(json)?;
+                        let text = v.get().trim_matches('"');
+                        match time::to_ns(text, Unit::Nanos) {
+                            Ok(b) => imp.base = Some(b),
+                            Err(e) => {
+                                return Err(Failure::Event(
+                                    InputError::new(imp.path, Position::File, e.to_string())
+                                        .field("baseTimeNanoseconds"),
+                                ))
+                            }
+                        }
+                        pos = end;
+                    }
+                    _ => pos = chunked::value::<IgnoredAny>(body, pos).map_err(json)?.1,
                 }
             }
-        }
-        if !found {
-            return Err(de::Error::custom("the object has no `traceEvents` array"));
-        }
-        Ok(())
-    }
-}
-
-struct Events<'i, 'a, 't>(&'i mut Importer<'a, 't>);
-
-impl<'de, 'i, 't> DeserializeSeed<'de> for Events<'i, 'de, 't> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, 'i, 't> Visitor<'de> for Events<'i, 'de, 't> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of trace events")
-    }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        let imp = self.0;
-        loop {
-            let index = imp.events;
-            let ev = match seq.next_element::<RawEvent<'de>>() {
-                Ok(Some(ev)) => ev,
-                Ok(None) => break,
-                // Syntax errors and cuts: the caller positions them (and
-                // salvages a cut when asked).
-                Err(e) => {
-                    imp.failed_at = Some(index);
-                    return Err(e);
-                }
-            };
-            imp.events += 1;
-            if let Err(e) = imp.event(ev, index) {
-                imp.error = Some(e);
-                return Err(de::Error::custom("input error"));
+            if !found {
+                return Err(json(JsonFault::at(
+                    body,
+                    pos,
+                    Category::Data,
+                    "the object has no `traceEvents` array",
+                )));
             }
         }
-        Ok(())
+        None => return Err(json(chunked::eof(body, "a value"))),
+        Some(_) => {
+            return Err(json(chunked::wrong_type(
+                body,
+                pos,
+                "an object with `traceEvents` or an array of trace events",
+            )))
+        }
     }
+    pos = chunked::skip_ws(body, pos);
+    if pos < body.len() {
+        return Err(syntax(pos, "trailing characters"));
+    }
+    Ok(())
+}
+
+/// Reads the `traceEvents` array starting at `pos`; returns the offset
+/// past it.
+fn events<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8], pos: usize) -> Result<usize, Failure> {
+    if body[pos] != b'[' {
+        return Err(Failure::Json {
+            fault: chunked::wrong_type(body, pos, "an array of trace events"),
+            in_array: false,
+        });
+    }
+    let opts = chunked::Options::default();
+    chunked::walk(body, pos, &opts, prepare, |ev| {
+        let index = imp.events;
+        imp.events += 1;
+        imp.event(ev, index)
+    })
+    .map_err(|stop| match stop {
+        chunked::Stop::Fault(fault) => Failure::Json {
+            fault,
+            in_array: true,
+        },
+        chunked::Stop::Sink(e) => Failure::Event(e),
+    })
 }
 
 /// Reads one Chrome-trace input (consumed: its buffer becomes a blob).
@@ -1117,39 +1243,30 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             events: 0,
             first_slice,
             first_counter,
-            error: None,
-            failed_at: None,
         };
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let r = Top(&mut imp).deserialize(&mut de).and_then(|()| de.end());
-        if let Err(e) = r {
-            if let Some(err) = imp.error.take() {
-                return Err(err.into());
-            }
-            let text = match std::str::from_utf8(body) {
-                Ok(t) => t,
-                Err(u) => return Err(super::utf8_error(&path, body, u.valid_up_to()).into()),
-            };
-            if !crate::error::is_cut(text, &e) {
-                let err = InputError::json_in(&path, text, &e, None);
-                return Err(match imp.failed_at {
-                    Some(i) => err.field(format!("traceEvents[{i}]")),
-                    None => err,
+        match walk_top(&mut imp, body) {
+            Ok(()) => {}
+            Err(Failure::Event(e)) => return Err(e.into()),
+            Err(Failure::Json { fault, in_array }) => {
+                let text = match std::str::from_utf8(body) {
+                    Ok(t) => t,
+                    Err(u) => return Err(super::utf8_error(&path, body, u.valid_up_to()).into()),
+                };
+                if !crate::error::is_cut(text, &fault) {
+                    let err = InputError::json_in(&path, text, &fault, None);
+                    return Err(if in_array {
+                        err.field(format!("traceEvents[{}]", imp.events))
+                    } else {
+                        err
+                    }
+                    .into());
                 }
-                .into());
+                if !salvage {
+                    return Err(InputError::json_in(&path, text, &fault, Some(imp.events)).into());
+                }
+                let kept = imp.events;
+                super::warn_salvaged(imp.trace, index, &path, kept, fault.line, fault.column);
             }
-            if !salvage {
-                return Err(InputError::json_in(&path, text, &e, Some(imp.events)).into());
-            }
-            let kept = imp.events;
-            super::warn_salvaged(
-                imp.trace,
-                index,
-                &path,
-                kept,
-                e.line() as u64,
-                e.column() as u64,
-            );
         }
         imp.finish()?;
     }

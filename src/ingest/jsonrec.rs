@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::value::RawValue;
 
-use crate::error::{InputError, Position};
+use crate::error::{strip_position, InputError, JsonFault, Position};
 use crate::ingest::Input;
 use crate::json::is_null;
 use crate::model::{Location, Trace, Warning};
@@ -56,6 +56,7 @@ pub fn records<'a>(input: &Input, text: &'a str, salvage: bool) -> Result<Split<
             None => break,
             Some(Ok(v)) => v,
             Some(Err(e)) => {
+                let e = JsonFault::from(&e);
                 if !crate::error::is_cut(body, &e) {
                     return Err(InputError::json_in(&input.path, body, &e, None));
                 }
@@ -77,7 +78,7 @@ pub fn records<'a>(input: &Input, text: &'a str, salvage: bool) -> Result<Split<
                 }
                 return Ok(Split {
                     records: out,
-                    cut: Some((e.line() as u64, e.column() as u64)),
+                    cut: Some((e.line, e.column)),
                 });
             }
         };
@@ -90,8 +91,9 @@ pub fn records<'a>(input: &Input, text: &'a str, salvage: bool) -> Result<Split<
         if v.get().starts_with('[') {
             let mut items = Vec::new();
             let mut de = serde_json::Deserializer::from_str(v.get());
-            serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de)
-                .map_err(|e| InputError::json(&input.path, &e))?;
+            serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de).map_err(|e| {
+                InputError::json(&input.path, &JsonFault::within(&e, body.as_bytes(), start))
+            })?;
             for item in items {
                 out.push((Position::Record(index), item));
                 index += 1;
@@ -246,12 +248,6 @@ impl Cursor<'_> {
             )),
         }
     }
-}
-
-pub fn strip_position(e: &serde_json::Error) -> String {
-    let m = e.to_string();
-    m.rsplit_once(" at line ")
-        .map_or(m.clone(), |(a, _)| a.to_owned())
 }
 
 /// Describes a raw value for an error message.

@@ -3,6 +3,7 @@
 
 pub mod aiperf;
 pub mod chrome_json;
+pub mod chunked;
 pub mod client;
 pub mod iter_stats;
 pub mod jsonrec;

@@ -21,7 +21,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{InputError, Position, Result};
+use crate::error::{strip_position, InputError, Position, Result};
 use crate::ingest::jsonrec::kind_of;
 use crate::ingest::Input;
 use crate::json::{flatten, is_null, present, Pairs};
@@ -212,12 +212,6 @@ impl Cursor<'_> {
             }),
         }
     }
-}
-
-fn strip_position(e: &serde_json::Error) -> String {
-    let m = e.to_string();
-    m.rsplit_once(" at line ")
-        .map_or(m.clone(), |(a, _)| a.to_owned())
 }
 
 /// A timestamp in seconds → [`Stamp`]. Strings, objects etc. are errors.

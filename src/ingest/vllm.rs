@@ -46,6 +46,7 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Re
         position: Position::File,
     };
     let top: &RawValue = serde_json::from_str(body).map_err(|e| {
+        let e = crate::error::JsonFault::from(&e);
         let mut err = InputError::json_in(&input.path, body, &e, None);
         if salvage && crate::error::is_cut(body, &e) {
             // One object of parallel arrays: no record is complete on its own.
