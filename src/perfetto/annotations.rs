@@ -15,6 +15,8 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+
 use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
@@ -183,6 +185,184 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
     }
 }
 
+/// Appends the debug annotations of one slice to `out` as encoded
+/// `TrackEvent.debug_annotations` (field 4) entries: byte for byte what
+/// prost writes for [`encode`]'s result (a test checks it), but raw JSON
+/// args go straight from the text to the wire without building
+/// `DebugAnnotation`s, which was most of the writer's allocation.
+pub fn encode_into(
+    trace: &Trace,
+    args: Args,
+    names: &mut ChunkNames,
+    bufs: &mut Vec<Vec<u8>>,
+    out: &mut Vec<u8>,
+) {
+    if let Args::Raw { .. } = args {
+        let text = trace.raw_args(args).unwrap_or_default();
+        let start = out.len();
+        if let Ok(t) = std::str::from_utf8(text) {
+            if raw_object(t, names, bufs, out) {
+                return;
+            }
+        }
+        // Importers validate raw args; keep whatever `encode` keeps.
+        out.truncate(start);
+    }
+    for a in encode(trace, args, names) {
+        prost::encoding::message::encode(4, &a, out);
+    }
+}
+
+/// Field keys (tag << 3 | wire type) of `DebugAnnotation` and `TrackEvent`.
+const NAME_IID: u8 = 1 << 3;
+const NAME: u8 = 10 << 3 | 2;
+const BOOL: u8 = 2 << 3;
+const UINT: u8 = 3 << 3;
+const INT: u8 = 4 << 3;
+const DOUBLE: u8 = 5 << 3 | 1;
+const STRING: u8 = 6 << 3 | 2;
+const DICT_ENTRY: u8 = 11 << 3 | 2;
+const ARRAY_VALUE: u8 = 12 << 3 | 2;
+const DEBUG_ANNOTATION: u8 = 4 << 3 | 2;
+
+fn put_bytes(out: &mut Vec<u8>, key: u8, bytes: &[u8]) {
+    out.push(key);
+    prost::encoding::encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// A buffer for nesting level `level`, taken out of `bufs` (put it back).
+fn take(bufs: &mut Vec<Vec<u8>>, level: usize) -> Vec<u8> {
+    if bufs.len() <= level {
+        bufs.resize_with(level + 1, Vec::new);
+    }
+    let mut b = std::mem::take(&mut bufs[level]);
+    b.clear();
+    b
+}
+
+/// The top-level args object: one annotation per non-null entry, named by
+/// an interned iid. False when the text is not a JSON object.
+fn raw_object(
+    text: &str,
+    names: &mut ChunkNames,
+    bufs: &mut Vec<Vec<u8>>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let mut ann = take(bufs, 0);
+    let ok = for_each_entry(text, |key, v| {
+        if v.get().starts_with('n') {
+            // `null`: no annotation, and its name is not interned.
+            return;
+        }
+        ann.clear();
+        ann.push(NAME_IID);
+        prost::encoding::encode_varint(names.dynamic(&key), &mut ann);
+        if raw_value(v, 1, bufs, &mut ann) {
+            put_bytes(out, DEBUG_ANNOTATION, &ann);
+        }
+    });
+    bufs[0] = ann;
+    ok
+}
+
+/// Appends the value fields of the annotation for `v` (see [`from_raw`],
+/// whose encoding this is); false for `null`, which has no annotation.
+fn raw_value(v: &RawValue, level: usize, bufs: &mut Vec<Vec<u8>>, out: &mut Vec<u8>) -> bool {
+    let text = v.get();
+    let first = text.as_bytes().first().copied();
+    if level >= crate::json::MAX_DEPTH && matches!(first, Some(b'{' | b'[')) {
+        put_bytes(out, STRING, text.as_bytes());
+        return true;
+    }
+    match first {
+        None | Some(b'n') => return false,
+        Some(b't') => out.extend_from_slice(&[BOOL, 1]),
+        Some(b'f') => out.extend_from_slice(&[BOOL, 0]),
+        Some(b'"') => match serde_json::from_str::<Str>(text) {
+            Ok(s) => put_bytes(out, STRING, s.0.as_bytes()),
+            Err(_) => return false,
+        },
+        Some(b'[') => {
+            let mut child = take(bufs, level);
+            let ok = for_each_element(text, |e| {
+                child.clear();
+                if raw_value(e, level + 1, bufs, &mut child) {
+                    put_bytes(out, ARRAY_VALUE, &child);
+                }
+            });
+            bufs[level] = child;
+            return ok;
+        }
+        Some(b'{') => {
+            let mut child = take(bufs, level);
+            let ok = for_each_entry(text, |key, e| {
+                child.clear();
+                put_bytes(&mut child, NAME, key.as_bytes());
+                if raw_value(e, level + 1, bufs, &mut child) {
+                    put_bytes(out, DICT_ENTRY, &child);
+                }
+            });
+            bufs[level] = child;
+            return ok;
+        }
+        Some(_) => {
+            if let Ok(i) = text.parse::<i64>() {
+                out.push(INT);
+                prost::encoding::encode_varint(i as u64, out);
+            } else if let Ok(u) = text.parse::<u64>() {
+                out.push(UINT);
+                prost::encoding::encode_varint(u, out);
+            } else if let Ok(f) = text.parse::<f64>() {
+                out.push(DOUBLE);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            } else {
+                put_bytes(out, STRING, text.as_bytes());
+            }
+        }
+    }
+    true
+}
+
+/// Calls `f` for each element of the JSON array `text`; false if it is not one.
+fn for_each_element<'a>(text: &'a str, f: impl FnMut(&'a RawValue)) -> bool {
+    struct V<F>(F);
+    impl<'de, F: FnMut(&'de RawValue)> Visitor<'de> for V<F> {
+        type Value = ();
+        fn expecting(&self, fm: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fm.write_str("a JSON array")
+        }
+        fn visit_seq<S: SeqAccess<'de>>(mut self, mut seq: S) -> Result<(), S::Error> {
+            while let Some(v) = seq.next_element::<&'de RawValue>()? {
+                (self.0)(v);
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_seq(V(f)).is_ok()
+}
+
+/// Calls `f` for each entry of the JSON object `text`, in file order;
+/// false if it is not one.
+fn for_each_entry<'a>(text: &'a str, f: impl FnMut(Cow<'a, str>, &'a RawValue)) -> bool {
+    struct V<F>(F);
+    impl<'de, F: FnMut(Cow<'de, str>, &'de RawValue)> Visitor<'de> for V<F> {
+        type Value = ();
+        fn expecting(&self, fm: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fm.write_str("a JSON object")
+        }
+        fn visit_map<M: MapAccess<'de>>(mut self, mut m: M) -> Result<(), M::Error> {
+            while let Some((k, v)) = m.next_entry::<Str<'de>, &'de RawValue>()? {
+                (self.0)(k.0, v);
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_map(V(f)).is_ok()
+}
+
 pub fn value_of(v: &ArgValue) -> debug_annotation::Value {
     use debug_annotation::Value as V;
     match v {
@@ -243,4 +423,55 @@ fn from_raw(v: &RawValue, level: usize) -> Option<DebugAnnotation> {
         }
     }
     Some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ArgValue;
+
+    /// `encode_into` writes what prost writes for `encode`'s annotations,
+    /// and interns the same names in the same order.
+    #[test]
+    fn direct_encoding_is_prosts() {
+        let texts = [
+            r#"{"External id": 7, "grid": [128, 1, 1], "name": "a\"b\u00e9", "ok": true, "no": false}"#,
+            r#"{"x": null, "y": -0, "big": 18446744073709551615, "bigger": 18446744073709551616, "f": 1.0, "e": 1e-7, "neg": -9223372036854775808}"#,
+            r#"{"nested": {"a": [1, {"b": null, "c": "d"}, [], {}], "n": null}, "empty": [], "obj": {}}"#,
+            r#"{"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#,
+            r#"{"dup": 1, "dup": 2, "k\u0000": "\ud83d\ude00"}"#,
+            r#"{}"#,
+        ];
+        let mut trace = Trace::new();
+        let key = trace.intern("stored");
+        let listed = trace.add_args([(key, ArgValue::Str("v".into()))]);
+        let mut blob = Vec::new();
+        let mut raws = Vec::new();
+        for t in texts {
+            raws.push(Args::Raw {
+                blob: 0,
+                start: blob.len() as u64,
+                len: t.len() as u32,
+            });
+            blob.extend_from_slice(t.as_bytes());
+        }
+        trace.blobs.push(blob);
+        let names = AnnotationNames::new(&trace);
+        let (mut a, mut b) = (ChunkNames::new(&names), ChunkNames::new(&names));
+        for args in raws.into_iter().chain([listed, Args::None]) {
+            let mut want = Vec::new();
+            for ann in encode(&trace, args, &mut a) {
+                prost::encoding::message::encode(4, &ann, &mut want);
+            }
+            let mut got = Vec::new();
+            encode_into(&trace, args, &mut b, &mut Vec::new(), &mut got);
+            assert_eq!(
+                got,
+                want,
+                "{:?}",
+                trace.raw_args(args).map(String::from_utf8_lossy)
+            );
+        }
+        assert_eq!(a.used, b.used);
+    }
 }

@@ -61,7 +61,7 @@ pub fn write_file(trace: &mut Trace, path: &Path) -> Result<WriteStats> {
 }
 
 /// Writes a laid-out trace as a Perfetto protobuf stream.
-pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
+pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
     assert!(trace.layout.is_some(), "call model::layout::lay_out first");
     let mut stats = WriteStats::default();
     let min_ts = trace.time_range().map_or(0, |(lo, _)| lo);
@@ -171,7 +171,8 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
         names: &names,
         base,
     };
-    for batch in events.chunks(CHUNK * 16) {
+    // While one batch is written out, the next is encoded.
+    let encode_batch = |batch: &[(i64, Ev)]| -> Vec<Encoded> {
         let mut encoded: Vec<Encoded> = batch
             .par_chunks(CHUNK)
             .map(|c| ctx.encode_chunk(c))
@@ -189,11 +190,24 @@ pub fn write<W: Write>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
                 encoded[i] = e;
             }
         }
-        for e in encoded {
+        encoded
+    };
+    let mut pending: Vec<Encoded> = Vec::new();
+    for batch in events.chunks(CHUNK * 16) {
+        let out = std::mem::take(&mut pending);
+        let (written, encoded) = rayon::join(
+            || out.iter().try_for_each(|e| w.write_all(&e.bytes)),
+            || encode_batch(batch),
+        );
+        written?;
+        for e in &encoded {
             stats.packets += e.packets;
-            w.write_all(&e.bytes)?;
             stats.bytes += e.bytes.len() as u64;
         }
+        pending = encoded;
+    }
+    for e in &pending {
+        w.write_all(&e.bytes)?;
     }
     Ok(stats)
 }
@@ -204,14 +218,28 @@ fn seq() -> trace_packet::OptionalTrustedPacketSequenceId {
 
 /// Appends one event packet: the same bytes `put` writes for
 /// `TracePacket { timestamp, trusted_packet_sequence_id, track_event,
-/// sequence_flags }` (a test checks it), but the event is encoded once into
-/// `scratch`, so the lengths of its nested annotations are computed once
-/// instead of three times.
-fn put_event(buf: &mut Vec<u8>, ts: u64, e: &TrackEvent, scratch: &mut Vec<u8>) {
+/// sequence_flags }` (a test checks it), where the track event is `e` plus
+/// `category` and the already encoded debug `annotations`. prost writes
+/// fields in tag order, so category_iids (3) and debug_annotations (4) go
+/// before the rest of `e`, which must have neither. The event is encoded
+/// once into `scratch`, so nested lengths are computed once.
+fn put_event(
+    buf: &mut Vec<u8>,
+    ts: u64,
+    category: Option<u64>,
+    annotations: &[u8],
+    e: &TrackEvent,
+    scratch: &mut Vec<u8>,
+) {
     use prost::encoding::{
         encode_key, encode_varint, encoded_len_varint, key_len, uint32, uint64, WireType,
     };
+    debug_assert!(e.category_iids.is_empty() && e.debug_annotations.is_empty());
     scratch.clear();
+    if let Some(c) = category {
+        uint64::encode(3, &c, scratch);
+    }
+    scratch.extend_from_slice(annotations);
     e.encode(scratch).expect("Vec grows as needed");
     let n = scratch.len();
     let len = uint64::encoded_len(8, &ts)
@@ -382,8 +410,12 @@ impl Ctx<'_> {
         let mut names = ChunkNames::new(self.names);
         let mut body = Vec::with_capacity(events.len() * 24);
         let mut scratch = Vec::with_capacity(256);
+        let mut ann = Vec::with_capacity(256);
+        let mut bufs = Vec::new();
         for &(ts, ev) in events {
             let mut e = TrackEvent::default();
+            let mut category = None;
+            ann.clear();
             match ev {
                 Ev::Begin(id) | Ev::Instant(id) => {
                     let s = trace.slice(id);
@@ -394,10 +426,8 @@ impl Ctx<'_> {
                     } as i32);
                     e.track_uuid = Some(UUID_BASE + s.track.0 as u64);
                     e.name_field = Some(track_event::NameField::NameIid(s.name.0 as u64 + 1));
-                    if let Some(c) = s.category {
-                        e.category_iids = vec![c.0 as u64 + 1];
-                    }
-                    e.debug_annotations = annotations::encode(trace, s.args, &mut names);
+                    category = s.category.map(|c| c.0 as u64 + 1);
+                    annotations::encode_into(trace, s.args, &mut names, &mut bufs, &mut ann);
                     if let Some(c) = s.correlation {
                         e.correlation_id_field =
                             Some(track_event::CorrelationIdField::CorrelationId(c));
@@ -420,7 +450,7 @@ impl Ctx<'_> {
                 }
             }
             let ts = (i128::from(ts) - i128::from(self.base)) as u64;
-            put_event(&mut body, ts, &e, &mut scratch);
+            put_event(&mut body, ts, category, &ann, &e, &mut scratch);
         }
         if names.used.is_empty() {
             return Encoded {
@@ -490,8 +520,24 @@ mod tests {
                 ..Default::default()
             },
         );
+        let mut ann = Vec::new();
+        for a in &e.debug_annotations {
+            prost::encoding::message::encode(4, a, &mut ann);
+        }
+        let rest = TrackEvent {
+            category_iids: Vec::new(),
+            debug_annotations: Vec::new(),
+            ..e
+        };
         let mut b = Vec::new();
-        put_event(&mut b, 1_700_000_000_000_000_000, &e, &mut Vec::new());
+        put_event(
+            &mut b,
+            1_700_000_000_000_000_000,
+            Some(2),
+            &ann,
+            &rest,
+            &mut Vec::new(),
+        );
         assert_eq!(a, b);
     }
 }
