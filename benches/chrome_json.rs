@@ -66,6 +66,24 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) this process has used, all threads.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let f: Vec<u64> = s
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            Some((f.first()? + f.get(1)?) as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn main() {
     let kernels: usize = std::env::args()
         .skip(1)
@@ -87,14 +105,17 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench.pftrace");
     let t = Instant::now();
+    let cpu0 = cpu_s();
     let input = Input::from_bytes("generated.json", json);
     let mut trace = ingest::load_inputs(vec![(input, Format::ChromeJson)]).unwrap();
     let load_s = t.elapsed().as_secs_f64();
+    let cpu_load = cpu_s() - cpu0;
     let rss_load = peak_rss_kib();
     breakdown_trace::model::layout::lay_out(&mut trace);
     let layout_s = t.elapsed().as_secs_f64() - load_s;
     let stats = perfetto::write_file(&mut trace, &out).unwrap();
     let total_s = t.elapsed().as_secs_f64();
+    let cpu_total = cpu_s() - cpu0;
     let peak = peak_rss_kib() as f64 * 1024.0;
     assert_eq!(trace.slices.len(), kernels * 2);
     assert_eq!(trace.flows.len(), kernels);
@@ -107,6 +128,10 @@ fn main() {
         "  load {load_s:.2} s (peak RSS {:.1} MB), layout {layout_s:.2} s, write {:.2} s, total {total_s:.2} s",
         rss_load as f64 / 1024.0,
         total_s - load_s - layout_s
+    );
+    println!(
+        "  CPU time: load {cpu_load:.2} s, all {cpu_total:.2} s on {} threads",
+        rayon::current_num_threads()
     );
     println!(
         "  {:.2} M events/s, {:.1} MB/s (uncompressed input)",

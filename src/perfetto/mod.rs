@@ -193,7 +193,7 @@ pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats
         encoded
     };
     let mut pending: Vec<Encoded> = Vec::new();
-    for batch in events.chunks(CHUNK * 16) {
+    for batch in events.chunks(CHUNK * 8) {
         let out = std::mem::take(&mut pending);
         let (written, encoded) = rayon::join(
             || out.iter().try_for_each(|e| w.write_all(&e.bytes)),
