@@ -101,6 +101,24 @@ fn cases() -> Vec<Case> {
             Warn("truncated_input", 1),
         ),
         case(
+            "chrome array cut inside a UTF-8 character",
+            [format!("[{X},\n{{\"ph\":\"X\",\"name\":\"caf").as_bytes(), b"\xc3"].concat(),
+            &[],
+            Error(1, "line 2, column 21: the JSON ends early (EOF while parsing a string); the file looks truncated; 1 complete record precedes the cut (--salvage keeps it)"),
+        ),
+        case(
+            "chrome array cut inside a UTF-8 character, salvaged",
+            [format!("[{X},\n{{\"ph\":\"X\",\"name\":\"caf").as_bytes(), b"\xc3"].concat(),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "a broken UTF-8 character after complete JSON",
+            [format!("[{X}]").as_bytes(), b"\xc3"].concat(),
+            &[],
+            Error(1, "line 1, column 55: not UTF-8 text (byte 0xc3); JSON must be UTF-8"),
+        ),
+        case(
             "traceEvents object cut mid-string",
             format!("{{\"traceEvents\":[{X},{X},{{\"ph\":\"X\",\"na"),
             &[],

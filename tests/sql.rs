@@ -429,8 +429,8 @@ fn lanes_keep_their_thread() {
 #[test]
 fn args_flatten_like_debug_annotations() {
     let mut t = kernels();
-    let json = br#"{"External id": 5, "grid": [512, 1, 1], "nested": {"a": 1.5, "b": "x\"y"}, "n": null, "ok": true, "big": 10159970886766084423}"#;
-    t.blobs.push(json.to_vec());
+    let json = r#"{"External id": 5, "grid": [512, 1, 1], "nested": {"a": 1.5, "b": "x\"y"}, "n": null, "ok": true, "big": 10159970886766084423}"#;
+    t.blobs.push(json.to_owned());
     t.slices[1].args = Args::Raw {
         blob: 0,
         start: 0,

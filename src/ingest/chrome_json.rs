@@ -1083,7 +1083,8 @@ enum Failure {
 /// Walks the top level, an object (picking `traceEvents` and
 /// `baseTimeNanoseconds`) or a bare array of events, checking its syntax as
 /// serde_json does; the events array goes through [`chunked::walk`].
-fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failure> {
+fn walk_top<'a>(imp: &mut Importer<'a, '_>, text: &'a str) -> Result<(), Failure> {
+    let body = text.as_bytes();
     let json = |fault| Failure::Json {
         fault,
         in_array: false,
@@ -1091,7 +1092,7 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
     let syntax = |pos, message| json(chunked::fault_at(body, pos, Category::Syntax, message));
     let mut pos = chunked::skip_ws(body, 0);
     match body.get(pos) {
-        Some(b'[') => pos = events(imp, body, pos)?,
+        Some(b'[') => pos = events(imp, text, pos)?,
         Some(b'{') => {
             pos += 1;
             let mut found = false;
@@ -1118,7 +1119,7 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
                     Some(_) => return Err(syntax(pos, "expected `,` or `}`")),
                 }
                 first = false;
-                let (key, end) = chunked::value::<Str>(body, pos).map_err(json)?;
+                let (key, end) = chunked::value::<Str>(text, pos).map_err(json)?;
                 pos = chunked::skip_ws(body, end);
                 match body.get(pos) {
                     Some(b':') => pos = chunked::skip_ws(body, pos + 1),
@@ -1136,10 +1137,10 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
                             )));
                         }
                         found = true;
-                        pos = events(imp, body, pos)?;
+                        pos = events(imp, text, pos)?;
                     }
                     "baseTimeNanoseconds" => {
-                        let (v, end) = chunked::value::<&RawValue>(body, pos).map_err(json)?;
+                        let (v, end) = chunked::value::<&RawValue>(text, pos).map_err(json)?;
                         let text = v.get().trim_matches('"');
                         match time::to_ns(text, Unit::Nanos) {
                             Ok(b) => imp.base = Some(b),
@@ -1152,7 +1153,7 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
                         }
                         pos = end;
                     }
-                    _ => pos = chunked::value::<IgnoredAny>(body, pos).map_err(json)?.1,
+                    _ => pos = chunked::value::<IgnoredAny>(text, pos).map_err(json)?.1,
                 }
             }
             if !found {
@@ -1167,7 +1168,7 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
         None => return Err(json(chunked::eof(body, "a value"))),
         Some(_) => {
             return Err(json(chunked::wrong_type(
-                body,
+                text,
                 pos,
                 "an object with `traceEvents` or an array of trace events",
             )))
@@ -1182,15 +1183,15 @@ fn walk_top<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8]) -> Result<(), Failur
 
 /// Reads the `traceEvents` array starting at `pos`; returns the offset
 /// past it.
-fn events<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8], pos: usize) -> Result<usize, Failure> {
-    if body[pos] != b'[' {
+fn events<'a>(imp: &mut Importer<'a, '_>, text: &'a str, pos: usize) -> Result<usize, Failure> {
+    if text.as_bytes()[pos] != b'[' {
         return Err(Failure::Json {
-            fault: chunked::wrong_type(body, pos, "an array of trace events"),
+            fault: chunked::wrong_type(text, pos, "an array of trace events"),
             in_array: false,
         });
     }
     let opts = chunked::Options::default();
-    chunked::walk(body, pos, &opts, prepare, |ev| {
+    chunked::walk(text, pos, &opts, prepare, |ev| {
         let index = imp.events;
         imp.events += 1;
         imp.event(ev, index)
@@ -1208,7 +1209,30 @@ fn events<'a>(imp: &mut Importer<'a, '_>, body: &'a [u8], pos: usize) -> Result<
 pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Result<()> {
     let Input { path, bytes, .. } = input;
     let blob = trace.blobs.len() as u32;
-    let body: &[u8] = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    // JSON is UTF-8: one check of the whole text (cheap) spares serde_json
+    // a check of every string, and the writer one of every args object.
+    let bom = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    // A text that stops inside a character was cut: read what precedes,
+    // and the cut is reported (or salvaged) like a cut anywhere else.
+    let mut cut_char = None;
+    let owned = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            if e.utf8_error().error_len().is_some() {
+                return Err(super::utf8_error(&path, &e.as_bytes()[bom..], at - bom).into());
+            }
+            let mut b = e.into_bytes();
+            cut_char = Some(super::utf8_error(&path, &b[bom..], at - bom));
+            b.truncate(at);
+            String::from_utf8(b).expect("valid up to `at`")
+        }
+    };
+    let text = &owned[bom..];
     let first_slice = trace.slices.len();
     let first_counter = trace.counters.len();
     let used_pids = trace
@@ -1225,7 +1249,7 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             path: &path,
             input: index,
             blob,
-            base_ptr: bytes.as_ptr() as usize,
+            base_ptr: owned.as_ptr() as usize,
             processes: Vec::new(),
             process_ix: FxHashMap::default(),
             threads: Vec::new(),
@@ -1244,14 +1268,15 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             first_slice,
             first_counter,
         };
-        match walk_top(&mut imp, body) {
-            Ok(()) => {}
+        match walk_top(&mut imp, text) {
+            Ok(()) => {
+                if let Some(e) = cut_char {
+                    // Complete JSON followed by a broken character.
+                    return Err(e.into());
+                }
+            }
             Err(Failure::Event(e)) => return Err(e.into()),
             Err(Failure::Json { fault, in_array }) => {
-                let text = match std::str::from_utf8(body) {
-                    Ok(t) => t,
-                    Err(u) => return Err(super::utf8_error(&path, body, u.valid_up_to()).into()),
-                };
                 if !crate::error::is_cut(text, &fault) {
                     let err = InputError::json_in(&path, text, &fault, None);
                     return Err(if in_array {
@@ -1270,6 +1295,6 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
         }
         imp.finish()?;
     }
-    trace.blobs.push(bytes);
+    trace.blobs.push(owned);
     Ok(())
 }

@@ -92,21 +92,22 @@ pub fn eof(body: &[u8], what: &str) -> JsonFault {
     )
 }
 
-/// Parses the JSON value at `pos` as `T`; returns it and the offset just
-/// past it.
-pub fn value<'a, T: Deserialize<'a>>(body: &'a [u8], pos: usize) -> Result<(T, usize), JsonFault> {
-    let mut stream = serde_json::Deserializer::from_slice(&body[pos..]).into_iter::<T>();
+/// Parses the JSON value at `pos` (a char boundary) as `T`; returns it and
+/// the offset just past it. The text is known to be UTF-8, so serde_json
+/// does not check every string again.
+pub fn value<'a, T: Deserialize<'a>>(text: &'a str, pos: usize) -> Result<(T, usize), JsonFault> {
+    let mut stream = serde_json::Deserializer::from_str(&text[pos..]).into_iter::<T>();
     match stream.next() {
         Some(Ok(v)) => Ok((v, pos + stream.byte_offset())),
-        Some(Err(e)) => Err(JsonFault::within(&e, body, pos)),
-        None => Err(eof(body, "a value")),
+        Some(Err(e)) => Err(JsonFault::within(&e, text.as_bytes(), pos)),
+        None => Err(eof(text.as_bytes(), "a value")),
     }
 }
 
 /// The error for the value at `pos` not being what the caller wanted:
 /// serde_json's "invalid type: ..., expected {expected}" (or the syntax
 /// error it meets first).
-pub fn wrong_type(body: &[u8], pos: usize, expected: &'static str) -> JsonFault {
+pub fn wrong_type(text: &str, pos: usize, expected: &'static str) -> JsonFault {
     struct Expect(&'static str);
     impl<'de> Visitor<'de> for Expect {
         type Value = ();
@@ -120,9 +121,9 @@ pub fn wrong_type(body: &[u8], pos: usize, expected: &'static str) -> JsonFault 
             d.deserialize_any(self)
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(&body[pos..]);
+    let mut de = serde_json::Deserializer::from_str(&text[pos..]);
     match Expect(expected).deserialize(&mut de) {
-        Err(e) => JsonFault::within(&e, body, pos),
+        Err(e) => JsonFault::within(&e, text.as_bytes(), pos),
         // A visitor without visit methods accepts nothing.
         Ok(()) => unreachable!("Expect accepts no value"),
     }
@@ -141,7 +142,7 @@ enum End {
 /// `first`) until an element starts at or past `limit`, handing each to
 /// `push`. Separators are checked the way serde_json checks a sequence.
 fn run<'a, T, U, E>(
-    body: &'a [u8],
+    text: &'a str,
     mut pos: usize,
     first: bool,
     limit: usize,
@@ -151,6 +152,7 @@ fn run<'a, T, U, E>(
 where
     T: Deserialize<'a>,
 {
+    let body = text.as_bytes();
     if first {
         pos = skip_ws(body, pos);
         match body.get(pos) {
@@ -163,7 +165,7 @@ where
         if pos >= limit {
             return Ok(End::Next(pos));
         }
-        let (v, end) = match value::<T>(body, pos) {
+        let (v, end) = match value::<T>(text, pos) {
             Ok(x) => x,
             Err(f) => return Ok(End::Fault(f)),
         };
@@ -239,7 +241,7 @@ struct Schedule {
 /// turns it into `U` with `prepare` (on a worker thread) and hands it to
 /// `sink` in order. Returns the offset just past the closing `]`.
 pub fn walk<'a, T, U, E>(
-    body: &'a [u8],
+    text: &'a str,
     open: usize,
     opts: &Options,
     prepare: impl Fn(T) -> U + Sync,
@@ -249,6 +251,7 @@ where
     T: Deserialize<'a>,
     U: Send,
 {
+    let body = text.as_bytes();
     let cuts = cuts(body, open, opts.chunk_bytes.max(1));
     let finish = |end: End| match end {
         End::Close(p) => Ok(p),
@@ -256,7 +259,7 @@ where
         End::Next(_) => unreachable!("the last chunk has no limit"),
     };
     if opts.threads <= 1 || cuts.is_empty() {
-        let end = run(body, open + 1, true, usize::MAX, &prepare, &mut sink).map_err(Stop::Sink)?;
+        let end = run(text, open + 1, true, usize::MAX, &prepare, &mut sink).map_err(Stop::Sink)?;
         return finish(end);
     }
     let chunks = cuts.len() + 1;
@@ -294,7 +297,7 @@ where
                     s.next - 1
                 };
                 let mut items = pool.lock().unwrap().pop().unwrap_or_default();
-                let end = run(body, start(k), k == 0, limit(k), prepare, &mut |u| {
+                let end = run(text, start(k), k == 0, limit(k), prepare, &mut |u| {
                     items.push(u);
                     Ok::<(), ()>(())
                 })
@@ -329,7 +332,7 @@ where
                 // The guessed start was not an element's: parse from where
                 // the previous chunk really stopped.
                 drop(items);
-                match run(body, at, false, limit(k), &prepare, &mut sink) {
+                match run(text, at, false, limit(k), &prepare, &mut sink) {
                     Ok(end) => end,
                     Err(e) => {
                         stop_workers();
@@ -366,7 +369,7 @@ mod tests {
             threads,
         };
         walk(
-            body.as_bytes(),
+            body,
             open,
             &opts,
             |v: &'a RawValue| v.get(),
@@ -435,7 +438,7 @@ mod tests {
         for threads in [1, 2] {
             let mut seen = 0;
             let r = walk(
-                text.as_bytes(),
+                text,
                 0,
                 &Options {
                     chunk_bytes: 3,

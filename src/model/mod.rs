@@ -335,7 +335,7 @@ pub struct Trace {
     pub slices: Vec<Slice>,
     pub args: Vec<Arg>,
     /// Raw input buffers that [`Args::Raw`] point into.
-    pub blobs: Vec<Vec<u8>>,
+    pub blobs: Vec<String>,
     pub flows: Vec<Flow>,
     pub counters: Vec<Counter>,
     pub requests: Vec<Request>,
@@ -419,7 +419,7 @@ impl Trace {
     }
 
     /// The raw JSON text of a [`Args::Raw`].
-    pub fn raw_args(&self, args: Args) -> Option<&[u8]> {
+    pub fn raw_args(&self, args: Args) -> Option<&str> {
         match args {
             Args::Raw { blob, start, len } => {
                 let b = &self.blobs[blob as usize];

@@ -157,11 +157,7 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
             .collect(),
         Args::Raw { .. } => {
             let text = trace.raw_args(args).unwrap_or_default();
-            // One UTF-8 check of the whole object, then `from_str`, which does
-            // not re-check every string the way `from_slice` does.
-            let parsed = std::str::from_utf8(text)
-                .ok()
-                .and_then(|t| serde_json::from_str::<Pairs>(t).ok());
+            let parsed = serde_json::from_str::<Pairs>(text).ok();
             match parsed {
                 Some(Pairs(pairs)) => pairs
                     .into_iter()
@@ -175,9 +171,7 @@ pub fn encode(trace: &Trace, args: Args, names: &mut ChunkNames) -> Vec<DebugAnn
                 // Importers validate raw args; keep the text if that ever fails.
                 None => vec![DebugAnnotation {
                     name_field: Some(debug_annotation::NameField::NameIid(names.dynamic("args"))),
-                    value: Some(debug_annotation::Value::StringValue(
-                        String::from_utf8_lossy(text).into_owned(),
-                    )),
+                    value: Some(debug_annotation::Value::StringValue(text.to_owned())),
                     ..Default::default()
                 }],
             }
@@ -200,10 +194,8 @@ pub fn encode_into(
     if let Args::Raw { .. } = args {
         let text = trace.raw_args(args).unwrap_or_default();
         let start = out.len();
-        if let Ok(t) = std::str::from_utf8(text) {
-            if raw_object(t, names, bufs, out) {
-                return;
-            }
+        if raw_object(text, names, bufs, out) {
+            return;
         }
         // Importers validate raw args; keep whatever `encode` keeps.
         out.truncate(start);
@@ -455,7 +447,7 @@ mod tests {
             });
             blob.extend_from_slice(t.as_bytes());
         }
-        trace.blobs.push(blob);
+        trace.blobs.push(String::from_utf8(blob).unwrap());
         let names = AnnotationNames::new(&trace);
         let (mut a, mut b) = (ChunkNames::new(&names), ChunkNames::new(&names));
         for args in raws.into_iter().chain([listed, Args::None]) {
@@ -465,12 +457,7 @@ mod tests {
             }
             let mut got = Vec::new();
             encode_into(&trace, args, &mut b, &mut Vec::new(), &mut got);
-            assert_eq!(
-                got,
-                want,
-                "{:?}",
-                trace.raw_args(args).map(String::from_utf8_lossy)
-            );
+            assert_eq!(got, want, "{:?}", trace.raw_args(args));
         }
         assert_eq!(a.used, b.used);
     }

@@ -259,7 +259,7 @@ impl<'c> ArgWriter<'c> {
             }
             Args::Raw { .. } => {
                 let text = trace.raw_args(args).unwrap_or_default();
-                match serde_json::from_slice::<Pairs>(text) {
+                match serde_json::from_str::<Pairs>(text) {
                     Ok(Pairs(pairs)) => {
                         for (k, v) in pairs {
                             let key = format!("debug.{k}");
@@ -268,7 +268,7 @@ impl<'c> ArgWriter<'c> {
                     }
                     // Importers validate raw args; keep the text if that ever fails.
                     Err(_) => {
-                        let s = ArgValue::Str(String::from_utf8_lossy(text).into_owned());
+                        let s = ArgValue::Str(text.to_owned());
                         self.row(set, "debug.args", "debug.args", &s)?;
                     }
                 }
