@@ -2,7 +2,9 @@
 //! launching runtime calls and ac2g flows) through the real path
 //! load → layout → write. Prints events/s, MB/s and peak RSS.
 //!
-//! `cargo bench --bench chrome_json` (optional argument: kernel count).
+//! `cargo bench --bench chrome_json` (optional argument: kernel count;
+//! `--write FILE` writes the generated trace to FILE instead, for measuring
+//! the command line on it).
 
 use std::io::Write;
 use std::time::Instant;
@@ -91,6 +93,13 @@ fn main() {
         .unwrap_or(1_000_000);
     let t0 = Instant::now();
     let json = generate(kernels);
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--write") {
+        let path = args.get(i + 1).expect("--write FILE");
+        std::fs::write(path, &json).unwrap();
+        eprintln!("wrote {} ({} bytes)", path, json.len());
+        return;
+    }
     let gen_s = t0.elapsed().as_secs_f64();
     let input_bytes = json.len();
     let rss_before = peak_rss_kib();

@@ -3,9 +3,12 @@
 //!
 //! Accepted shapes: an object with `traceEvents` (other top-level keys are
 //! metadata; only `baseTimeNanoseconds` is used) or a bare array of events.
-//! The buffer is parsed once, borrowing strings; `args` stay raw JSON
-//! ([`Args::Raw`]) pointing into the input buffer, which moves into
-//! [`Trace::blobs`].
+//! The buffer is checked as UTF-8 once and parsed once, borrowing strings;
+//! `args` stay raw JSON ([`Args::Raw`]) pointing into the input buffer,
+//! which moves into [`Trace::blobs`]. The top level is walked here; the
+//! events array goes through [`chunked`], which parses it on worker threads
+//! and hands events over in file order, each already prepared (times,
+//! ids and checks done), so the importer's sequential share is small.
 //!
 //! **Clock.** `ts`/`dur` are µs; their decimal text is converted to integer
 //! ns exactly ([`time::to_ns`]). When `baseTimeNanoseconds` is present it is
