@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde_json::value::RawValue;
 
-use crate::error::{strip_position, InputError, JsonFault, Position};
-use crate::ingest::Input;
+use crate::error::{strip_position, InputError, Position};
+use crate::ingest::{chunked, Input};
 use crate::json::is_null;
 use crate::model::{Location, Trace, Warning};
 
@@ -42,93 +42,69 @@ impl Split<'_> {
 /// Splits `text` into raw records with their positions. A text cut in the
 /// middle of a value is an error naming where it stops, or with `salvage`
 /// keeps every complete record before the cut (the elements of a cut
-/// array, the complete lines of JSON Lines).
+/// array, the complete lines of JSON Lines). Arrays go through
+/// [`chunked::walk`], so a big one is split on all cores.
 pub fn records<'a>(input: &Input, text: &'a str, salvage: bool) -> Result<Split<'a>, InputError> {
     let body = text.trim_start_matches('\u{feff}');
+    let bytes = body.as_bytes();
+    let opts = chunked::Options::default();
     let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(body).into_iter::<&RawValue>();
     let mut line = 1u64;
     let mut scanned = 0usize;
     let mut index = 0u64;
+    let mut pos = 0usize;
     loop {
-        let before = stream.byte_offset();
-        let v = match stream.next() {
-            None => break,
-            Some(Ok(v)) => v,
-            Some(Err(e)) => {
-                let e = JsonFault::from(&e);
-                if !crate::error::is_cut(body, &e) {
-                    return Err(InputError::json_in(&input.path, body, &e, None));
-                }
-                // The rest is one cut value: keep the complete elements of
-                // a cut array.
-                let rest = body[before..].trim_start();
-                let mut items = Vec::new();
-                if rest.starts_with('[') {
-                    let mut de = serde_json::Deserializer::from_str(rest);
-                    let _ = serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de);
-                }
-                if !salvage {
-                    let kept = out.len() as u64 + items.len() as u64;
-                    return Err(InputError::json_in(&input.path, body, &e, Some(kept)));
-                }
-                for item in items {
-                    out.push((Position::Record(index), item));
+        pos = chunked::skip_ws(bytes, pos);
+        if pos >= bytes.len() {
+            return Ok(Split {
+                records: out,
+                cut: None,
+            });
+        }
+        line += bytes[scanned..pos].iter().filter(|&&b| b == b'\n').count() as u64;
+        scanned = pos;
+        let fault = if bytes[pos] == b'[' {
+            let walked = chunked::walk(
+                body,
+                pos,
+                &opts,
+                |v: &'a RawValue| v,
+                |v| {
+                    out.push((Position::Record(index), v));
                     index += 1;
+                    Ok::<(), ()>(())
+                },
+            );
+            match walked {
+                Ok(end) => {
+                    pos = end;
+                    continue;
                 }
-                return Ok(Split {
-                    records: out,
-                    cut: Some((e.line, e.column)),
-                });
-            }
-        };
-        let start = v.get().as_ptr() as usize - body.as_ptr() as usize;
-        line += body.as_bytes()[scanned..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        scanned = start;
-        if v.get().starts_with('[') {
-            let mut items = Vec::new();
-            let mut de = serde_json::Deserializer::from_str(v.get());
-            serde::de::DeserializeSeed::deserialize(Collect(&mut items), &mut de).map_err(|e| {
-                InputError::json(&input.path, &JsonFault::within(&e, body.as_bytes(), start))
-            })?;
-            for item in items {
-                out.push((Position::Record(index), item));
-                index += 1;
+                Err(chunked::Stop::Fault(f)) => f,
+                Err(chunked::Stop::Sink(())) => unreachable!("the sink accepts every record"),
             }
         } else {
-            out.push((Position::Line(line), v));
+            match chunked::value::<&RawValue>(body, pos) {
+                Ok((v, end)) => {
+                    out.push((Position::Line(line), v));
+                    pos = end;
+                    continue;
+                }
+                Err(f) => f,
+            }
+        };
+        // Syntax errors end the read; a cut keeps what precedes it.
+        if !crate::error::is_cut(body, &fault) {
+            return Err(InputError::json_in(&input.path, body, &fault, None));
         }
-    }
-    Ok(Split {
-        records: out,
-        cut: None,
-    })
-}
-
-/// Collects the elements of a JSON array into a vector it does not own, so
-/// the elements before a syntax error or a cut survive the error.
-struct Collect<'v, 'a>(&'v mut Vec<&'a RawValue>);
-
-impl<'de, 'v> serde::de::DeserializeSeed<'de> for Collect<'v, 'de> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, 'v> serde::de::Visitor<'de> for Collect<'v, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON array")
-    }
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while let Some(v) = seq.next_element::<&'de RawValue>()? {
-            self.0.push(v);
+        if !salvage {
+            let kept = out.len() as u64;
+            return Err(InputError::json_in(&input.path, body, &fault, Some(kept)));
         }
-        Ok(())
+        return Ok(Split {
+            records: out,
+            cut: Some((fault.line, fault.column)),
+        });
     }
 }
 
