@@ -415,6 +415,18 @@ fn warning_count(stderr: &str, kind: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// `convert INPUT -o OUT` and the case's own arguments.
+fn convert_args<'a>(c: &'a Case, input: &'a Path, out: &'a Path) -> Vec<&'a std::ffi::OsStr> {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "convert".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(c.args.iter().map(std::ffi::OsStr::new));
+    args
+}
+
 fn check(c: &Case, dir: &Path, out: &Path, previous: Option<&[u8]>, mismatches: &mut Vec<String>) {
     let input: PathBuf = dir.join("in.json");
     std::fs::write(&input, &c.input).unwrap();
@@ -423,14 +435,7 @@ fn check(c: &Case, dir: &Path, out: &Path, previous: Option<&[u8]>, mismatches: 
     } else {
         let _ = std::fs::remove_file(out);
     }
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "convert".as_ref(),
-        input.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ];
-    args.extend(c.args.iter().map(std::ffi::OsStr::new));
-    let (code, stderr) = run(&args);
+    let (code, stderr) = run(&convert_args(c, &input, out));
     let name = c.name;
     let failed = match &c.expect {
         Expect::Error(want, msg) => {
@@ -516,13 +521,7 @@ fn chunked_parsing_gives_the_same_errors_and_warnings() {
     let out = dir.path().join("out.pftrace");
     for c in cases() {
         std::fs::write(&input, &c.input).unwrap();
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "convert".as_ref(),
-            input.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ];
-        args.extend(c.args.iter().map(std::ffi::OsStr::new));
+        let args = convert_args(&c, &input, &out);
         let mut runs = Vec::new();
         for (threads, chunk) in [("1", "1000000000000"), ("2", "1")] {
             let _ = std::fs::remove_file(&out);
