@@ -89,7 +89,8 @@ enum Command {
     /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
     ///
     /// Tables are named like Perfetto trace processor's (slice, track, thread, process, args, ...)
-    /// plus request, request_segment and warning. The database is built in memory.
+    /// plus request, request_segment and warning. The database is built in memory, or the
+    /// input is a database file written by `db`.
     Query {
         /// Bundled query name or FILE.sql, then the inputs. With --sql, all are inputs.
         #[arg(required = true, value_name = "NAME|FILE.sql INPUT")]
@@ -146,6 +147,10 @@ struct AlignArgs {
 }
 
 impl AlignArgs {
+    fn is_empty(&self) -> bool {
+        self.shift.is_empty() && self.align.is_empty() && !self.align_start
+    }
+
     fn alignment(&self, inputs: &[PathBuf]) -> Result<Alignment, Error> {
         let mut a = Alignment {
             default: self.align_start.then_some(Anchor::StartAt(0)),
@@ -379,8 +384,23 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
-            let db = sql::Database::in_memory(&mut trace)?;
+            let db = match inputs.iter().position(|p| sql::Database::is_database(p)) {
+                None => {
+                    let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
+                    sql::Database::in_memory(&mut trace)?
+                }
+                Some(i) => {
+                    if inputs.len() > 1 || input_format.is_some() || !align.is_empty() {
+                        return Err(Error::Usage(format!(
+                            "query: {} is a database written by `db`; query it alone, without \
+                             --input-format, --shift, --align or --align-start (they apply when \
+                             the database is written)",
+                            inputs[i].display()
+                        )));
+                    }
+                    sql::Database::open(&inputs[i])?
+                }
+            };
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
                 if n >= sql::SLOW_FORM_KERNELS {

@@ -913,6 +913,55 @@ fn db_writes_a_sqlite_file_atomically() {
     assert!(!ok);
 }
 
+/// `db` once, `query` many times: every bundled query gives the same rows
+/// on the database file as on the inputs it was written from.
+#[test]
+fn query_reads_a_database_written_by_db() {
+    let dir = tempfile::tempdir().unwrap();
+    for fx in [
+        "trtllm/disagg-perf_metrics.json",
+        "chrome/kineto_small.json",
+        "aiperf/new-schema.jsonl",
+    ] {
+        let input = fixture(fx);
+        let db = dir.path().join("t.sqlite");
+        let (ok, _, err) = run(&["db", input.to_str().unwrap(), "-o", db.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        for b in sql::BUNDLED {
+            let direct = query_json(&[b.name, input.to_str().unwrap()]);
+            let stored = query_json(&[b.name, db.to_str().unwrap()]);
+            assert_eq!(direct, stored, "{} on {fx}", b.name);
+        }
+        // The database alone: no other inputs, no clock options.
+        let (ok, _, err) = run(&[
+            "query",
+            "latency",
+            db.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        assert!(!ok);
+        assert!(
+            err.contains("is a database written by `db`; query it alone"),
+            "{err}"
+        );
+        let (ok, _, err) = run(&["query", "latency", db.to_str().unwrap(), "--align-start"]);
+        assert!(!ok);
+        assert!(err.contains("query it alone"), "{err}");
+    }
+    // Some other SQLite file.
+    let other = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let (ok, _, err) = run(&["query", "latency", other.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("not a database written by `breakdown-trace db`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn slow_verbatim_form_gets_a_hint_on_big_traces() {
     // The hint needs SLOW_FORM_KERNELS kernels; check the detector and the

@@ -90,6 +90,44 @@ impl Database {
         Ok(Database { conn, stats })
     }
 
+    /// Opens, read-only, a database file that `db` wrote, so queries run
+    /// without loading the inputs again.
+    pub fn open(path: &Path) -> Result<Database> {
+        use rusqlite::OpenFlags;
+        let bad = |why: String| Error::Sql(format!("{}: {why}", path.display()));
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('slice', 'track', 'request')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| bad(e.to_string()))?;
+        if tables < 3 {
+            return Err(bad(
+                "not a database written by `breakdown-trace db` (no slice, track and request tables)".into(),
+            ));
+        }
+        functions::register(&conn).map_err(load_err)?;
+        Ok(Database {
+            conn,
+            stats: LoadStats::default(),
+        })
+    }
+
+    /// True when `path` starts with SQLite's file header.
+    pub fn is_database(path: &Path) -> bool {
+        use std::io::Read;
+        let mut head = [0u8; 16];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| &head == b"SQLite format 3\0")
+    }
+
     /// Runs every statement of `sql`; returns the rows of the last one that
     /// returns columns. Named parameters (`:name`) are bound from `params`
     /// where the statement uses them; unbound ones are NULL. Errors name
