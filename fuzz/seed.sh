@@ -33,4 +33,7 @@ for f in $root/fixtures/chrome/*; do add chrome_json "$f"; done
 if [ -d ../fixtures/malformed ]; then
   for f in ../fixtures/malformed/*; do for t in trtllm iter_stats aiperf vllm chrome_json; do add $t "$f"; done; done
 fi
+# chunked: every JSON-array seed, its control byte read as the chunk size.
+mkdir -p corpus/chunked
+cp corpus/chrome_json/* corpus/trtllm/* corpus/chunked/
 du -sh corpus/*

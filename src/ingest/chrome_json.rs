@@ -182,9 +182,14 @@ fn stamp(v: Option<&RawValue>) -> Stamp {
     time::to_ns(&digits, Unit::Micros).map_err(|e| e.to_string().into())
 }
 
+/// A character a name must not carry (JSON allows it escaped, `\u0001`).
+fn bad_char(c: char) -> bool {
+    c.is_control() && c != '\t'
+}
+
 /// True when `text` can be interned as it is (see [`Importer::name`]).
 fn plain_name(text: &str) -> bool {
-    text.len() <= MAX_NAME_BYTES && !text.contains(|c: char| c.is_control() && c != '\t')
+    text.len() <= MAX_NAME_BYTES && !text.contains(bad_char)
 }
 
 fn prepare(ev: RawEvent<'_>) -> Event<'_> {
@@ -345,11 +350,11 @@ impl<'a> Importer<'a, '_> {
     /// allows escaped, `\u0001`) become U+FFFD and a name longer than
     /// [`MAX_NAME_BYTES`] is cut, each a counted warning.
     fn name(&mut self, text: &str, index: u64, field: &str) -> StrId {
-        let bad = |c: char| c.is_control() && c != '\t';
-        let long = text.len() > MAX_NAME_BYTES;
-        if !long && !text.contains(bad) {
+        if plain_name(text) {
             return self.trace.intern(text);
         }
+        let bad = bad_char;
+        let long = text.len() > MAX_NAME_BYTES;
         let mut t: Cow<str> = Cow::Borrowed(text);
         if t.contains(bad) {
             self.warn(
