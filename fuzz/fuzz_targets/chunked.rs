@@ -8,7 +8,7 @@ use breakdown_trace::ingest::chunked::{walk, Options, Stop};
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 
-fn run(text: &str, open: usize, opts: &Options) -> (Vec<&str>, Result<usize, String>) {
+fn run<'a>(text: &'a str, open: usize, opts: &Options) -> (Vec<&'a str>, Result<usize, String>) {
     let mut out = Vec::new();
     let r = walk(text, open, opts, |v: &RawValue| v.get(), |v| {
         out.push(v);
