@@ -227,6 +227,32 @@ fn load_aligned(
     Ok(trace)
 }
 
+/// The SQL database of `inputs`: built in memory, or the database file
+/// written by `db` when that is the input.
+fn database(
+    command: &str,
+    inputs: &[PathBuf],
+    format: Option<Format>,
+    salvage: bool,
+    align: &AlignArgs,
+) -> Result<sql::Database, Error> {
+    match inputs.iter().position(|p| sql::Database::is_database(p)) {
+        None => {
+            let mut trace = load_aligned(inputs, format, salvage, align)?;
+            sql::Database::in_memory(&mut trace)
+        }
+        Some(i) if inputs.len() == 1 && format.is_none() && align.is_empty() => {
+            sql::Database::open(&inputs[i])
+        }
+        Some(i) => Err(Error::Usage(format!(
+            "{command}: {} is a database written by `db`; give it alone, without \
+             --input-format, --shift, --align or --align-start (they apply when the \
+             database is written)",
+            inputs[i].display()
+        ))),
+    }
+}
+
 fn parse_output(s: &str) -> Result<OutputFormat, String> {
     OutputFormat::from_name(s)
         .ok_or_else(|| format!("unknown output format `{s}`; known: table, csv, json"))
@@ -325,8 +351,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             include_warmup,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
-            let db = sql::Database::in_memory(&mut trace)?;
+            let db = database("stats", &inputs, input_format, salvage, &align)?;
             let sections = sql::stats::sections(&db, include_warmup)?;
             if sections.is_empty() {
                 return Err(Error::Usage(
@@ -339,11 +364,9 @@ fn run(cli: Cli) -> Result<(), Error> {
                 &mut stdout,
                 sql::stats::render(&sections, format).as_bytes(),
             );
-            if trace.warnings.total() > 0 {
-                eprintln!(
-                    "warnings {} (run `info` for details)",
-                    trace.warnings.total()
-                );
+            let warnings = db.warning_total();
+            if warnings > 0 {
+                eprintln!("warnings {warnings} (run `info` for details)");
             }
             Ok(())
         }
@@ -384,23 +407,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            let db = match inputs.iter().position(|p| sql::Database::is_database(p)) {
-                None => {
-                    let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
-                    sql::Database::in_memory(&mut trace)?
-                }
-                Some(i) => {
-                    if inputs.len() > 1 || input_format.is_some() || !align.is_empty() {
-                        return Err(Error::Usage(format!(
-                            "query: {} is a database written by `db`; query it alone, without \
-                             --input-format, --shift, --align or --align-start (they apply when \
-                             the database is written)",
-                            inputs[i].display()
-                        )));
-                    }
-                    sql::Database::open(&inputs[i])?
-                }
-            };
+            let db = database("query", &inputs, input_format, salvage, &align)?;
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
                 if n >= sql::SLOW_FORM_KERNELS {

@@ -913,8 +913,9 @@ fn db_writes_a_sqlite_file_atomically() {
     assert!(!ok);
 }
 
-/// `db` once, `query` many times: every bundled query gives the same rows
-/// on the database file as on the inputs it was written from.
+/// `db` once, `query` and `stats` many times: every bundled query (and
+/// `stats`) gives the same rows on the database file as on the inputs it
+/// was written from.
 #[test]
 fn query_reads_a_database_written_by_db() {
     let dir = tempfile::tempdir().unwrap();
@@ -941,12 +942,18 @@ fn query_reads_a_database_written_by_db() {
         ]);
         assert!(!ok);
         assert!(
-            err.contains("is a database written by `db`; query it alone"),
+            err.contains("is a database written by `db`; give it alone"),
             "{err}"
         );
         let (ok, _, err) = run(&["query", "latency", db.to_str().unwrap(), "--align-start"]);
         assert!(!ok);
-        assert!(err.contains("query it alone"), "{err}");
+        assert!(err.contains("give it alone"), "{err}");
+        // `stats` reads it too, with the same sections.
+        let (ok, direct, err) = run(&["stats", input.to_str().unwrap(), "--format", "json"]);
+        assert!(ok, "{err}");
+        let (ok, stored, err) = run(&["stats", db.to_str().unwrap(), "--format", "json"]);
+        assert!(ok, "{err}");
+        assert_eq!(direct, stored, "stats on {fx}");
     }
     // Some other SQLite file.
     let other = dir.path().join("other.sqlite");

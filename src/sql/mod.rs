@@ -162,6 +162,17 @@ impl Database {
         Ok(last.unwrap_or_default())
     }
 
+    /// Warnings counted while loading the inputs (all kinds).
+    pub fn warning_total(&self) -> i64 {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(count), 0) FROM warning_count",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    }
+
     /// Number of slices the RTP-LLM kernel queries would look at.
     pub fn kernel_count(&self) -> i64 {
         self.conn
