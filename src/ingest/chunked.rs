@@ -1,8 +1,9 @@
 //! One large JSON array, parsed in chunks on several threads and handed to
 //! the caller element by element, in file order.
 //!
-//! Parsing is most of the time spent reading a big Chrome trace, and it is
-//! the part that can run in parallel. The array's text is cut about every
+//! Parsing is most of the time spent reading a big Chrome trace (and the
+//! record arrays of the other formats, via `jsonrec`), and it is the part
+//! that can run in parallel. The array's text is cut about every
 //! `chunk_bytes` where it looks like an element starts (`}`, `,`, `{` with
 //! only whitespace between); worker threads parse the chunks while the
 //! caller consumes the ones before. A cut is trusted only when the chunk
@@ -10,8 +11,9 @@
 //! string or a nested array therefore costs a re-parse of that chunk on the
 //! caller's thread, never a wrong element, and the elements, their order,
 //! and every error's message and position are those of one pass over the
-//! whole file (the chunk size changes nothing but speed, which
-//! `tests/chunked.rs` checks by parsing with tiny chunks).
+//! whole file. The chunk size changes nothing but speed: the unit tests
+//! below, `tests/chrome_json.rs` and `tests/malformed.rs` parse with tiny
+//! chunks and compare, and so does the `chunked` fuzz target.
 //!
 //! Memory stays bounded: workers run at most `2 × threads` chunks ahead of
 //! the caller.
