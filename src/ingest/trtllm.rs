@@ -718,7 +718,7 @@ impl<'t> Builder<'t> {
         self.trace.args.reserve(args);
         self.trace.requests.reserve(parsed.len());
         // Arrival order makes the timeline and ids readable.
-        parsed.sort_by_key(|p| {
+        parsed.sort_by_cached_key(|p| {
             let first = p
                 .router
                 .iter()
