@@ -417,19 +417,18 @@ fn info_reports_lanes_and_sizes() {
 /// `convert` with a thread count and parse chunk size; the output's bytes
 /// and stderr (the output path is the same in every run).
 fn convert_with(input: &Path, out: &Path, threads: &str, chunk: &str) -> (Vec<u8>, String) {
-    let run = assert_cmd::Command::cargo_bin("breakdown-trace")
-        .unwrap()
-        .args([
+    let (run, stderr) = common::run_env(
+        &[
             "convert".as_ref(),
             input.as_os_str(),
             "-o".as_ref(),
             out.as_os_str(),
-        ])
-        .env("RAYON_NUM_THREADS", threads)
-        .env("BREAKDOWN_TRACE_CHUNK_BYTES", chunk)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        ],
+        &[
+            ("RAYON_NUM_THREADS", threads),
+            ("BREAKDOWN_TRACE_CHUNK_BYTES", chunk),
+        ],
+    );
     assert!(run.status.success(), "{}: {stderr}", input.display());
     (std::fs::read(out).unwrap(), stderr)
 }

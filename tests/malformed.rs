@@ -393,13 +393,7 @@ fn cases() -> Vec<Case> {
 
 /// Runs the binary; asserts it did not panic; returns (exit code, stderr).
 fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let out = assert_cmd::Command::cargo_bin("breakdown-trace")
-        .unwrap()
-        .args(args)
-        .output()
-        .expect("run binary");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "binary panicked: {stderr}");
+    let (out, stderr) = common::run_env(args, &[]);
     (out.status.code().expect("exited, not killed"), stderr)
 }
 
@@ -525,18 +519,14 @@ fn chunked_parsing_gives_the_same_errors_and_warnings() {
         let mut runs = Vec::new();
         for (threads, chunk) in [("1", "1000000000000"), ("2", "1")] {
             let _ = std::fs::remove_file(&out);
-            let r = assert_cmd::Command::cargo_bin("breakdown-trace")
-                .unwrap()
-                .args(&args)
-                .env("RAYON_NUM_THREADS", threads)
-                .env("BREAKDOWN_TRACE_CHUNK_BYTES", chunk)
-                .output()
-                .unwrap();
-            runs.push((
-                r.status.code(),
-                String::from_utf8_lossy(&r.stderr).into_owned(),
-                std::fs::read(&out).ok(),
-            ));
+            let (r, stderr) = common::run_env(
+                &args,
+                &[
+                    ("RAYON_NUM_THREADS", threads),
+                    ("BREAKDOWN_TRACE_CHUNK_BYTES", chunk),
+                ],
+            );
+            runs.push((r.status.code(), stderr, std::fs::read(&out).ok()));
         }
         assert_eq!(runs[0].0, runs[1].0, "{}: exit code", c.name);
         assert_eq!(runs[0].1, runs[1].1, "{}: stderr", c.name);

@@ -391,15 +391,26 @@ pub fn assert_no_crossing(d: &Decoded) {
     }
 }
 
-/// Runs the binary; returns (status ok, stdout, stderr) and asserts it never panics.
-pub fn run(args: &[&str]) -> (bool, String, String) {
-    let out = assert_cmd::Command::cargo_bin("breakdown-trace")
-        .unwrap()
-        .args(args)
-        .output()
-        .expect("run binary");
+/// Runs the binary with `env` set; asserts it never panics; returns its
+/// output and stderr.
+pub fn run_env<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &str)],
+) -> (std::process::Output, String) {
+    let mut cmd = assert_cmd::Command::cargo_bin("breakdown-trace").unwrap();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run binary");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "binary panicked: {stderr}");
+    (out, stderr)
+}
+
+/// Runs the binary; returns (status ok, stdout, stderr) and asserts it never panics.
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let (out, stderr) = run_env(args, &[]);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
