@@ -238,8 +238,8 @@ fn database(
 ) -> Result<sql::Database, Error> {
     match inputs.iter().position(|p| sql::Database::is_database(p)) {
         None => {
-            let mut trace = load_aligned(inputs, format, salvage, align)?;
-            sql::Database::in_memory(&mut trace)
+            let trace = load_aligned(inputs, format, salvage, align)?;
+            sql::Database::in_memory(trace)
         }
         Some(i) if inputs.len() == 1 && format.is_none() && align.is_empty() => {
             sql::Database::open(&inputs[i])
@@ -376,8 +376,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             input_format,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, input_format, salvage, &align)?;
-            let db = sql::Database::in_memory(&mut trace)?;
+            let trace = load_aligned(&inputs, input_format, salvage, &align)?;
+            let db = sql::Database::in_memory(trace)?;
+            let trace = db.trace().expect("an in-memory database has its trace");
             let b = sql::Bundled::find("segment-stats").expect("bundled");
             let rows = db.run(b.name, b.sql, &[])?;
             let table = report::Table {
@@ -389,7 +390,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                     .collect(),
                 text_columns: vec!["segment".into(), "role".into()],
             };
-            report::write_file(&trace, &table, &output)?;
+            report::write_file(trace, &table, &output)?;
             eprintln!(
                 "wrote    {}  requests={}",
                 output.display(),
@@ -444,9 +445,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             align,
         } => {
             let mut trace = load_aligned(&inputs, format, salvage, &align)?;
-            let stats = sql::write_db(&mut trace, &output)?;
+            layout::lay_out(&mut trace);
+            let summary = summary::summarize(&trace);
+            let stats = sql::write_db(trace, &output)?;
             if !quiet {
-                eprint!("{}", summary::summarize(&trace));
+                eprint!("{summary}");
                 eprintln!(
                     "wrote    {}  slices={}  args={}  requests={}  rows={}",
                     output.display(),

@@ -58,7 +58,7 @@ struct Row {
 
 /// The client statistics as `stats` computes them: the bundled SQL query.
 fn stats_rows(trace: &mut Trace, o: &Options) -> Vec<Row> {
-    let db = sql::Database::in_memory(trace).unwrap();
+    let db = sql::Database::in_memory(std::mem::take(trace)).unwrap();
     let sections = sql::stats::sections(&db, o.include_warmup).unwrap();
     let rows = &sections
         .iter()
@@ -75,7 +75,8 @@ fn stats_rows(trace: &mut Trace, o: &Options) -> Vec<Row> {
         rusqlite::types::Value::Text(x) => x.clone(),
         other => panic!("{n}: {other:?}"),
     };
-    rows.rows
+    let out = rows
+        .rows
         .iter()
         .map(|r| Row {
             name: t(r, "stat"),
@@ -92,7 +93,10 @@ fn stats_rows(trace: &mut Trace, o: &Options) -> Vec<Row> {
                     .collect(),
             }),
         })
-        .collect()
+        .collect();
+    drop(sections);
+    *trace = db.into_trace().unwrap();
+    out
 }
 
 fn close(got: f64, want: f64, what: &str) {

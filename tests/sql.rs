@@ -116,7 +116,7 @@ fn sorted(rows: &Rows) -> Vec<Vec<String>> {
 
 #[test]
 fn kernel_stats_by_hand() {
-    let db = Database::in_memory(&mut kernels()).unwrap();
+    let db = Database::in_memory(kernels()).unwrap();
     let got = bundled(&db, "kernel-stats");
     assert_eq!(
         got.columns,
@@ -138,7 +138,7 @@ fn kernel_stats_by_hand() {
 
 #[test]
 fn idle_gaps_and_total_by_hand() {
-    let db = Database::in_memory(&mut kernels()).unwrap();
+    let db = Database::in_memory(kernels()).unwrap();
     let got = bundled(&db, "idle-gaps");
     assert_eq!(got.columns, ["ts", "name", "prev_name", "diff"]);
     // kernel+memcpy in ts order: A 1000+500, D 1200+1000, B 2000+100, C 2100+400, F 5000+300, G 6000+1500.
@@ -162,7 +162,7 @@ fn idle_gaps_and_total_by_hand() {
 
 #[test]
 fn gpu_idle_by_hand() {
-    let db = Database::in_memory(&mut kernels()).unwrap();
+    let db = Database::in_memory(kernels()).unwrap();
     let got = bundled(&db, "gpu-idle");
     assert_eq!(
         got.columns,
@@ -279,7 +279,7 @@ fn gpu_idle_by_hand() {
 
 #[test]
 fn kernel_summary_by_hand() {
-    let db = Database::in_memory(&mut kernels()).unwrap();
+    let db = Database::in_memory(kernels()).unwrap();
     let got = bundled(&db, "kernel-summary");
     assert_eq!(
         got.columns,
@@ -339,7 +339,7 @@ fn kernel_summary_by_hand() {
 
 #[test]
 fn trace_processor_tables_and_aliases() {
-    let db = Database::in_memory(&mut kernels()).unwrap();
+    let db = Database::in_memory(kernels()).unwrap();
     let q = |sql: &str| db.run("test", sql, &[]).unwrap().rows;
     // ids follow ts; cat and slice_id are aliases.
     assert_eq!(
@@ -412,7 +412,7 @@ fn lanes_keep_their_thread() {
     let st = thread(&mut t, g, 0, 7, "stream 7");
     slice(&mut t, st, "kernel", "a", 0, 100);
     slice(&mut t, st, "kernel", "b", 50, 100);
-    let db = Database::in_memory(&mut t).unwrap();
+    let db = Database::in_memory(t).unwrap();
     let rows = db
         .run(
             "t",
@@ -438,7 +438,7 @@ fn args_flatten_like_debug_annotations() {
     };
     let k = t.intern("note");
     t.slices[2].args = t.add_args([(k, "hello".into())]);
-    let db = Database::in_memory(&mut t).unwrap();
+    let db = Database::in_memory(t).unwrap();
     let rows = db
         .run(
             "t",
@@ -545,7 +545,7 @@ fn args_flatten_like_debug_annotations() {
 
 #[test]
 fn median_and_percentile_match_numpy_linear() {
-    let db = Database::in_memory(&mut Trace::new()).unwrap();
+    let db = Database::in_memory(Trace::new()).unwrap();
     let q = |sql: &str| db.run("t", sql, &[]).unwrap().rows;
     // numpy.percentile([1, 2, 3, 4], [50, 90]) = [2.5, 3.7]; NULLs ignored.
     let v = "(SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT NULL)";
@@ -592,7 +592,7 @@ fn bundled_and_verbatim_agree_on_random_traces() {
                 rnd(5) as i64 * 7,
             );
         }
-        let db = Database::in_memory(&mut t).unwrap();
+        let db = Database::in_memory(t).unwrap();
         let (b, v) = (
             bundled(&db, "idle-gaps"),
             verbatim(&db, "rtp_llm_idle_gaps.sql"),

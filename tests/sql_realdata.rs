@@ -124,8 +124,8 @@ fn traces() -> Vec<PathBuf> {
 }
 
 fn db_for(path: &Path) -> Database {
-    let mut trace = ingest::load(&[path.to_owned()], None).unwrap();
-    Database::in_memory(&mut trace).unwrap()
+    let trace = ingest::load(&[path.to_owned()], None).unwrap();
+    Database::in_memory(trace).unwrap()
 }
 
 fn bundled(db: &Database, name: &str) -> Rows {

@@ -1,28 +1,44 @@
 //! The SQL layer: an embedded SQLite whose tables look like Perfetto trace
-//! processor's (see [`schema`]), bundled queries (`queries/*.sql`, embedded
-//! at build time), the `median`/`percentile` functions and result output.
+//! processor's, bundled queries (`queries/*.sql`, embedded at build time),
+//! the `median`/`percentile` functions and result output.
 //!
-//! Queries run on a database built for them (in memory); user files are
-//! written only by [`write_db`], atomically.
+//! The data's path: the model ([`crate::model::Trace`]) → [`tables`] (each
+//! SQL table's columns, read from the model in place) → [`vtab`] (SQLite
+//! virtual tables over them, with constraint push-down) → SQL. Nothing is
+//! copied row by row; a table is built the first time a query reads it.
+//! [`write_db`] copies the tables into an ordinary SQLite file, atomically.
 
-pub mod client;
 pub mod format;
 pub mod functions;
-pub mod load;
 pub mod schema;
 pub mod stats;
+pub mod tables;
+pub mod vtab;
 
 use std::path::Path;
 
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::Value;
+use std::sync::Arc;
+
 use rusqlite::{Batch, Connection};
 
 use crate::error::{Error, Result};
 use crate::model::Trace;
+use tables::Store;
 
 pub use format::{render, OutputFormat, Rows};
-pub use load::LoadStats;
+
+/// Rows per table of a database, for `db`'s summary and the benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    pub slices: u64,
+    pub args: u64,
+    pub tracks: u64,
+    pub requests: u64,
+    /// Every row, all tables.
+    pub rows: u64,
+}
 
 /// A bundled query: `queries/<name>.sql`.
 #[derive(Clone, Copy, Debug)]
@@ -64,10 +80,12 @@ impl Bundled {
     }
 }
 
-/// A loaded database.
+/// A database: virtual tables over an in-memory trace, or a file written
+/// by `db`.
 pub struct Database {
     pub conn: Connection,
-    pub stats: LoadStats,
+    /// The trace the virtual tables read (`None` for a file).
+    store: Option<Arc<Store>>,
 }
 
 fn sql_err(query: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -82,12 +100,31 @@ fn load_err(e: rusqlite::Error) -> Error {
 }
 
 impl Database {
-    /// Builds an in-memory database from `trace`.
-    pub fn in_memory(trace: &mut Trace) -> Result<Database> {
-        let mut conn = Connection::open_in_memory().map_err(load_err)?;
-        let stats = load::load(&mut conn, trace).map_err(load_err)?;
+    /// A database over `trace` (laid out first if it was not): its tables
+    /// are SQLite virtual tables that read the trace in place, each built
+    /// when a query first reads it.
+    pub fn in_memory(trace: Trace) -> Result<Database> {
+        let conn = Connection::open_in_memory().map_err(load_err)?;
+        let store = Store::new(trace);
+        vtab::register(&conn, &tables::all(&store)).map_err(load_err)?;
+        conn.execute_batch(&schema::views()).map_err(load_err)?;
         functions::register(&conn).map_err(load_err)?;
-        Ok(Database { conn, stats })
+        Ok(Database {
+            conn,
+            store: Some(store),
+        })
+    }
+
+    /// The trace behind the virtual tables (`None` for a `db` file).
+    pub fn trace(&self) -> Option<&Trace> {
+        self.store.as_deref().map(|s| &s.trace)
+    }
+
+    /// Closes the database and gives the trace back (laid out).
+    pub fn into_trace(self) -> Option<Trace> {
+        let Database { conn, store } = self;
+        drop(conn); // the virtual tables hold the other references
+        store.and_then(|s| Arc::try_unwrap(s).ok()).map(|s| s.trace)
     }
 
     /// Opens, read-only, a database file that `db` wrote, so queries run
@@ -113,10 +150,7 @@ impl Database {
             ));
         }
         functions::register(&conn).map_err(load_err)?;
-        Ok(Database {
-            conn,
-            stats: LoadStats::default(),
-        })
+        Ok(Database { conn, store: None })
     }
 
     /// True when `path` starts with SQLite's file header.
@@ -219,16 +253,58 @@ pub fn slow_form_equivalent(sql: &str) -> Option<&'static str> {
     })
 }
 
-/// Writes the database for `trace` to `path` (a file any sqlite3 client
-/// opens): built in a temporary file beside `path`, renamed when complete.
-pub fn write_db(trace: &mut Trace, path: &Path) -> Result<LoadStats> {
+/// Writes the database for `trace` to `path`, an ordinary SQLite file any
+/// client opens without our functions: the virtual tables' rows are copied
+/// into plain tables of the same names and columns in one transaction, then
+/// the indexes ([`schema::INDEXES`]) and views are built. Written to a
+/// temporary file beside `path` and renamed when complete.
+pub fn write_db(trace: Trace, path: &Path) -> Result<LoadStats> {
+    let db = Database::in_memory(trace)?;
+    let tables = db.store.as_ref().map(tables::all).unwrap_or_default();
     crate::output::write_atomically_at(path, |tmp| {
-        let mut conn = Connection::open(tmp).map_err(load_err)?;
-        let stats = load::load(&mut conn, trace).map_err(load_err)?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE;")
+        let conn = &db.conn;
+        let file = tmp
+            .to_str()
+            .ok_or_else(|| Error::Sql(format!("{}: path is not UTF-8", tmp.display())))?;
+        conn.execute("ATTACH DATABASE ?1 AS out", [file])
             .map_err(load_err)?;
-        conn.close().map_err(|(_, e)| load_err(e))?;
-        Ok(stats)
+        let mut st = LoadStats::default();
+        let mut copy = || -> rusqlite::Result<()> {
+            conn.execute_batch(
+                "PRAGMA out.journal_mode = OFF; PRAGMA out.synchronous = OFF; BEGIN;",
+            )?;
+            for t in &tables {
+                let d = &t.def;
+                conn.execute_batch(&d.create_table("out"))?;
+                let cols = d.stored_columns();
+                let n = conn.execute(
+                    &format!("INSERT INTO out.{0} ({cols}) SELECT {cols} FROM main.{0}", d.name),
+                    [],
+                )? as u64;
+                st.rows += n;
+                match d.name {
+                    "slice" => st.slices = n,
+                    "args" => st.args = n,
+                    "track" => st.tracks = n,
+                    "request" => st.requests = n,
+                    _ => {}
+                }
+            }
+            // Views and indexes name their tables unqualified: create them
+            // in `out`'s own schema text.
+            for stmt in schema::INDEXES.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                conn.execute_batch(&stmt.replacen("CREATE INDEX ", "CREATE INDEX out.", 1))?;
+            }
+            for stmt in schema::views().split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+                conn.execute_batch(&stmt.replacen("CREATE VIEW ", "CREATE VIEW out.", 1))?;
+            }
+            conn.execute_batch("COMMIT; ANALYZE out; PRAGMA out.journal_mode = DELETE;")?;
+            Ok(())
+        };
+        let r = copy();
+        let detach = conn.execute_batch("DETACH DATABASE out");
+        r.and(detach).map_err(load_err)?;
+        Ok(st)
     })
 }
 

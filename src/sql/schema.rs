@@ -1,81 +1,6 @@
-//! The database schema: trace processor's table and column names
-//! (PERFETTO.md §1.8) plus the domain tables `request`, `request_segment`
-//! and `warning`.
-//!
-//! Differences from trace processor, all additive or documented:
-//! - `thread_track` / `process_track` also list the lane tracks the layout
-//!   made under a thread or process track (same `utid` / `upid`), so slices
-//!   moved to a lane still belong to their thread (stream) or process
-//!   (device) in `thread_slice` / `process_slice`.
-//! - `track` has the extra column `classification` = our track kind.
-//! - upid 0 / utid 0 are the "unknown" rows, as in trace processor.
-
-use crate::model::{Field, Trace};
-
-/// Tables, created before the bulk load.
-pub const TABLES: &str = r#"
-CREATE TABLE process (
-  id INTEGER PRIMARY KEY, upid INTEGER NOT NULL, pid INTEGER, name TEXT,
-  start_ts INTEGER, end_ts INTEGER, parent_upid INTEGER, uid INTEGER,
-  android_appid INTEGER, android_user_id INTEGER, cmdline TEXT,
-  arg_set_id INTEGER, machine_id INTEGER
-);
-CREATE TABLE thread (
-  id INTEGER PRIMARY KEY, utid INTEGER NOT NULL, tid INTEGER, name TEXT,
-  start_ts INTEGER, end_ts INTEGER, upid INTEGER, is_main_thread INTEGER,
-  is_idle INTEGER NOT NULL DEFAULT 0, machine_id INTEGER, arg_set_id INTEGER
-);
-CREATE TABLE track (
-  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL,
-  dimension_arg_set_id INTEGER, parent_id INTEGER, source_arg_set_id INTEGER,
-  machine_id INTEGER, track_group_id INTEGER, classification TEXT NOT NULL
-);
-CREATE TABLE thread_track (
-  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL, parent_id INTEGER,
-  source_arg_set_id INTEGER, machine_id INTEGER, utid INTEGER NOT NULL
-);
-CREATE TABLE process_track (
-  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL, parent_id INTEGER,
-  source_arg_set_id INTEGER, machine_id INTEGER, upid INTEGER NOT NULL
-);
-CREATE TABLE counter_track (
-  id INTEGER PRIMARY KEY, name TEXT, parent_id INTEGER, type TEXT NOT NULL,
-  dimension_arg_set_id INTEGER, source_arg_set_id INTEGER, machine_id INTEGER,
-  unit TEXT, description TEXT
-);
-CREATE TABLE slice (
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dur INTEGER NOT NULL,
-  track_id INTEGER NOT NULL, category TEXT, name TEXT, depth INTEGER NOT NULL,
-  parent_id INTEGER, arg_set_id INTEGER, thread_ts INTEGER, thread_dur INTEGER,
-  thread_instruction_count INTEGER, thread_instruction_delta INTEGER,
-  cat TEXT GENERATED ALWAYS AS (category) VIRTUAL,
-  slice_id INTEGER GENERATED ALWAYS AS (id) VIRTUAL
-);
-CREATE TABLE counter (
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, track_id INTEGER NOT NULL,
-  value REAL, arg_set_id INTEGER
-);
-CREATE TABLE args (
-  id INTEGER PRIMARY KEY, arg_set_id INTEGER NOT NULL, flat_key TEXT NOT NULL,
-  key TEXT NOT NULL, int_value INTEGER, string_value TEXT, real_value REAL,
-  value_type TEXT NOT NULL, display_value TEXT
-);
-CREATE TABLE flow (
-  id INTEGER PRIMARY KEY, slice_out INTEGER NOT NULL, slice_in INTEGER NOT NULL,
-  trace_id INTEGER, arg_set_id INTEGER
-);
-CREATE TABLE request_segment (
-  id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL, seq INTEGER NOT NULL,
-  segment TEXT NOT NULL, role TEXT NOT NULL, side TEXT NOT NULL,
-  start_field TEXT NOT NULL, end_field TEXT NOT NULL,
-  start_ts INTEGER, end_ts INTEGER, dur INTEGER, absent_reason TEXT
-);
-CREATE TABLE warning (
-  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, input TEXT, location TEXT NOT NULL,
-  record_index INTEGER, line INTEGER, field TEXT, message TEXT
-);
-CREATE TABLE warning_count (kind TEXT PRIMARY KEY, count INTEGER NOT NULL);
-"#;
+//! What the database holds besides its tables (which `super::tables`
+//! defines): the views, the same over virtual tables and in `db` files, and
+//! the indexes a `db` file gets after its rows are copied.
 
 /// Views; `slices` and `instant` as trace processor has them.
 pub const VIEWS: &str = r#"
@@ -99,9 +24,9 @@ JOIN process_track pt ON s.track_id = pt.id
 JOIN process p USING (upid);
 "#;
 
-/// Indexes, built after the bulk load. Deliberately no index on
-/// `slice.category`: the kernel queries scan in `ts` order either way, and
-/// an index there would change the order ties are visited in.
+/// Indexes of a `db` file, built after the rows are copied. Deliberately
+/// no index on `slice.category`: the kernel queries scan in `ts` order
+/// either way, and an index there would change the order ties are visited in.
 pub const INDEXES: &str = r#"
 CREATE INDEX slice_ts ON slice(ts);
 CREATE INDEX slice_track_ts ON slice(track_id, ts);
@@ -113,34 +38,14 @@ CREATE INDEX flow_out ON flow(slice_out);
 CREATE INDEX flow_in ON flow(slice_in);
 CREATE INDEX request_segment_request ON request_segment(request_id);
 CREATE INDEX request_segment_segment ON request_segment(segment, role);
+CREATE INDEX client_metric_request ON client_metric(client_request_id);
+CREATE INDEX client_metadata_request ON client_metadata(client_request_id);
+CREATE INDEX iteration_ts ON iteration(ts);
 "#;
 
-/// SQL column name of a request timestamp: `Field::name` with `.` → `_`.
-pub fn stamp_column(f: Field) -> String {
-    f.name().replace('.', "_")
-}
+pub use super::tables::request::stamp_column;
 
-/// `CREATE TABLE request`, one ns column per [`Field`].
-pub fn request_table() -> String {
-    let mut sql = String::from(
-        "CREATE TABLE request (\n  id INTEGER PRIMARY KEY, label TEXT NOT NULL, kind TEXT NOT NULL,\n  \
-         input TEXT, location TEXT, ctx_server TEXT, gen_server TEXT,\n  \
-         ctx_request_id INTEGER, gen_request_id INTEGER, disagg_request_id INTEGER,\n  \
-         status TEXT, has_router INTEGER NOT NULL, has_ctx INTEGER NOT NULL,\n  \
-         has_gen INTEGER NOT NULL, correlation_id INTEGER, arg_set_id INTEGER",
-    );
-    for f in Field::all() {
-        sql.push_str(&format!(",\n  {} INTEGER", stamp_column(f)));
-    }
-    sql.push_str("\n);\n");
-    sql
-}
-
-/// The whole schema text (for `db` users and docs).
-pub fn create_all(_trace: &Trace) -> String {
-    format!(
-        "{TABLES}{}{VIEWS}{}",
-        request_table(),
-        super::client::TABLES
-    )
+/// Every view, in creation order: trace processor's and the client view.
+pub fn views() -> String {
+    format!("{VIEWS}{}", super::tables::client::VIEWS)
 }

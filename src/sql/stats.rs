@@ -49,9 +49,15 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
     }
     if count(db, "SELECT COUNT(*) FROM client_request")? > 0 {
         if include_warmup {
+            // A temporary view shadows the main one (tables are read-only,
+            // and so is a `db` file opened for `stats`).
             db.run(
                 "stats",
-                "UPDATE client_request SET in_stats = 1 WHERE warmup = 1 AND status = 'ok'",
+                "CREATE TEMP VIEW IF NOT EXISTS client_stat_value AS \
+                 SELECT v.input, v.stat, v.unit, v.value, \
+                        CASE WHEN r.warmup = 1 AND r.status = 'ok' THEN 1 ELSE v.in_stats END AS in_stats, \
+                        v.client_request_id \
+                 FROM main.client_stat_value v JOIN main.client_request r ON r.id = v.client_request_id",
                 &[],
             )?;
         }

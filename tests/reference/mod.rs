@@ -1,14 +1,175 @@
-//! Bulk loader: model [`Trace`] → the tables of [`super::schema`], in one
-//! transaction with prepared statements; indexes are built afterwards.
+//! The SQL layer's former loader, kept as the reference the virtual
+//! tables are checked against: it copies the model into ordinary SQLite
+//! tables with one `INSERT` per row (slow, but simple and long tested).
+//! Test code only; `tests/sql_tables.rs` compares every table row by row.
 
-use rusqlite::{params, Connection, Transaction};
+#![allow(dead_code)]
+
+use rusqlite::{params, params_from_iter, types::Value, Connection, Transaction};
 use serde_json::value::RawValue;
+use std::collections::BTreeSet;
 
-use crate::json::Pairs;
-use crate::model::{layout, ArgValue, Args, CounterUnit, Field, RequestKind, Trace, TrackKind};
-use crate::segments::{self, Span};
+use breakdown_trace::client_stats as cs;
+use breakdown_trace::json::Pairs;
+use breakdown_trace::model::{layout, ArgValue, Args, CounterUnit, Field, MetricValue, RequestKind, Trace, TrackKind};
+use breakdown_trace::segments::{self, Span};
 
-use super::schema;
+pub const TABLES: &str = r#"
+CREATE TABLE process (
+  id INTEGER PRIMARY KEY, upid INTEGER NOT NULL, pid INTEGER, name TEXT,
+  start_ts INTEGER, end_ts INTEGER, parent_upid INTEGER, uid INTEGER,
+  android_appid INTEGER, android_user_id INTEGER, cmdline TEXT,
+  arg_set_id INTEGER, machine_id INTEGER
+);
+CREATE TABLE thread (
+  id INTEGER PRIMARY KEY, utid INTEGER NOT NULL, tid INTEGER, name TEXT,
+  start_ts INTEGER, end_ts INTEGER, upid INTEGER, is_main_thread INTEGER,
+  is_idle INTEGER NOT NULL DEFAULT 0, machine_id INTEGER, arg_set_id INTEGER
+);
+CREATE TABLE track (
+  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL,
+  dimension_arg_set_id INTEGER, parent_id INTEGER, source_arg_set_id INTEGER,
+  machine_id INTEGER, track_group_id INTEGER, classification TEXT NOT NULL
+);
+CREATE TABLE thread_track (
+  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL, parent_id INTEGER,
+  source_arg_set_id INTEGER, machine_id INTEGER, utid INTEGER NOT NULL
+);
+CREATE TABLE process_track (
+  id INTEGER PRIMARY KEY, name TEXT, type TEXT NOT NULL, parent_id INTEGER,
+  source_arg_set_id INTEGER, machine_id INTEGER, upid INTEGER NOT NULL
+);
+CREATE TABLE counter_track (
+  id INTEGER PRIMARY KEY, name TEXT, parent_id INTEGER, type TEXT NOT NULL,
+  dimension_arg_set_id INTEGER, source_arg_set_id INTEGER, machine_id INTEGER,
+  unit TEXT, description TEXT
+);
+CREATE TABLE slice (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dur INTEGER NOT NULL,
+  track_id INTEGER NOT NULL, category TEXT, name TEXT, depth INTEGER NOT NULL,
+  parent_id INTEGER, arg_set_id INTEGER, thread_ts INTEGER, thread_dur INTEGER,
+  thread_instruction_count INTEGER, thread_instruction_delta INTEGER,
+  cat TEXT GENERATED ALWAYS AS (category) VIRTUAL,
+  slice_id INTEGER GENERATED ALWAYS AS (id) VIRTUAL
+);
+CREATE TABLE counter (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, track_id INTEGER NOT NULL,
+  value REAL, arg_set_id INTEGER
+);
+CREATE TABLE args (
+  id INTEGER PRIMARY KEY, arg_set_id INTEGER NOT NULL, flat_key TEXT NOT NULL,
+  key TEXT NOT NULL, int_value INTEGER, string_value TEXT, real_value REAL,
+  value_type TEXT NOT NULL, display_value TEXT
+);
+CREATE TABLE flow (
+  id INTEGER PRIMARY KEY, slice_out INTEGER NOT NULL, slice_in INTEGER NOT NULL,
+  trace_id INTEGER, arg_set_id INTEGER
+);
+CREATE TABLE request_segment (
+  id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+  segment TEXT NOT NULL, role TEXT NOT NULL, side TEXT NOT NULL,
+  start_field TEXT NOT NULL, end_field TEXT NOT NULL,
+  start_ts INTEGER, end_ts INTEGER, dur INTEGER, absent_reason TEXT
+);
+CREATE TABLE warning (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, input TEXT, location TEXT NOT NULL,
+  record_index INTEGER, line INTEGER, field TEXT, message TEXT
+);
+CREATE TABLE warning_count (kind TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"#;
+
+pub const VIEWS: &str = r#"
+CREATE VIEW slices AS SELECT * FROM slice;
+CREATE VIEW instant AS SELECT * FROM slice WHERE dur = 0;
+CREATE VIEW thread_slice AS
+SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, tt.name AS track_name,
+       t.name AS thread_name, t.utid, t.tid, t.is_main_thread,
+       p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
+       s.arg_set_id, s.thread_ts, s.thread_dur
+FROM slice s
+JOIN thread_track tt ON s.track_id = tt.id
+JOIN thread t USING (utid)
+LEFT JOIN process p USING (upid);
+CREATE VIEW process_slice AS
+SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, pt.name AS track_name,
+       p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
+       s.arg_set_id, s.thread_ts, s.thread_dur
+FROM slice s
+JOIN process_track pt ON s.track_id = pt.id
+JOIN process p USING (upid);
+"#;
+
+pub const INDEXES: &str = r#"
+CREATE INDEX slice_ts ON slice(ts);
+CREATE INDEX slice_track_ts ON slice(track_id, ts);
+CREATE INDEX slice_parent ON slice(parent_id);
+CREATE INDEX slice_arg_set ON slice(arg_set_id);
+CREATE INDEX args_arg_set ON args(arg_set_id);
+CREATE INDEX counter_track_ts ON counter(track_id, ts);
+CREATE INDEX flow_out ON flow(slice_out);
+CREATE INDEX flow_in ON flow(slice_in);
+CREATE INDEX request_segment_request ON request_segment(request_id);
+CREATE INDEX request_segment_segment ON request_segment(segment, role);
+"#;
+
+pub const CLIENT_TABLES: &str = r#"
+CREATE TABLE client_request (
+  id INTEGER PRIMARY KEY, input TEXT, location TEXT, source TEXT NOT NULL,
+  status TEXT NOT NULL, phase TEXT, warmup INTEGER NOT NULL, in_stats INTEGER NOT NULL,
+  request_id TEXT, start_ts INTEGER, end_ts INTEGER, dur INTEGER, first_token_ts INTEGER,
+  chunk_count INTEGER NOT NULL, slice_id INTEGER,
+  error_code INTEGER, error_type TEXT, error_message TEXT,
+  ttft_ms REAL, ttst_ms REAL, itl_ms REAL, output_token_throughput_per_user REAL,
+  request_latency_ms REAL, input_sequence_length REAL, output_sequence_length REAL
+);
+CREATE TABLE client_metric (
+  id INTEGER PRIMARY KEY, client_request_id INTEGER NOT NULL, tag TEXT NOT NULL,
+  unit TEXT, idx INTEGER, value REAL
+);
+CREATE TABLE client_metadata (
+  id INTEGER PRIMARY KEY, client_request_id INTEGER NOT NULL, key TEXT NOT NULL,
+  int_value INTEGER, real_value REAL, string_value TEXT
+);
+CREATE VIEW client_stat_value AS
+SELECT r.input, s.stat, s.unit, s.value, r.in_stats, r.id AS client_request_id
+FROM client_request r
+JOIN (
+  SELECT id, 1 AS ord, 'time_to_first_token' AS stat, 'ms' AS unit, ttft_ms AS value FROM client_request
+  UNION ALL SELECT id, 2, 'time_to_second_token', 'ms', ttst_ms FROM client_request
+  UNION ALL SELECT id, 3, 'inter_token_latency', 'ms', itl_ms FROM client_request
+  UNION ALL SELECT m.client_request_id, 4, 'inter_chunk_latency', 'ms',
+         m.value * CASE m.unit WHEN 's' THEN 1e3 WHEN 'us' THEN 1e-3 WHEN 'ns' THEN 1e-6 ELSE 1.0 END
+    FROM client_metric m WHERE m.tag IN ('inter_chunk_latency', 'itls')
+  UNION ALL SELECT id, 5, 'output_token_throughput_per_user', 'tokens/sec/user', output_token_throughput_per_user FROM client_request
+  UNION ALL SELECT id, 6, 'request_latency', 'ms', request_latency_ms FROM client_request
+  UNION ALL SELECT id, 7, 'input_sequence_length', 'tokens', input_sequence_length FROM client_request
+  UNION ALL SELECT id, 8, 'output_sequence_length', 'tokens', output_sequence_length FROM client_request
+) s ON s.id = r.id
+WHERE s.value IS NOT NULL;
+CREATE INDEX client_metric_request ON client_metric(client_request_id);
+CREATE INDEX client_metadata_request ON client_metadata(client_request_id);
+"#;
+
+/// SQL column name of a request timestamp: `Field::name` with `.` → `_`.
+pub fn stamp_column(f: Field) -> String {
+    f.name().replace('.', "_")
+}
+
+/// `CREATE TABLE request`, one ns column per [`Field`].
+pub fn request_table() -> String {
+    let mut sql = String::from(
+        "CREATE TABLE request (\n  id INTEGER PRIMARY KEY, label TEXT NOT NULL, kind TEXT NOT NULL,\n  \
+         input TEXT, location TEXT, ctx_server TEXT, gen_server TEXT,\n  \
+         ctx_request_id INTEGER, gen_request_id INTEGER, disagg_request_id INTEGER,\n  \
+         status TEXT, has_router INTEGER NOT NULL, has_ctx INTEGER NOT NULL,\n  \
+         has_gen INTEGER NOT NULL, correlation_id INTEGER, arg_set_id INTEGER",
+    );
+    for f in Field::all() {
+        sql.push_str(&format!(",\n  {} INTEGER", stamp_column(f)));
+    }
+    sql.push_str("\n);\n");
+    sql
+}
 
 /// What the loader wrote, for `db` and the benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,8 +193,8 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
         "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;",
     )?;
     let tx = conn.transaction()?;
-    tx.execute_batch(schema::TABLES)?;
-    tx.execute_batch(&schema::request_table())?;
+    tx.execute_batch(TABLES)?;
+    tx.execute_batch(&request_table())?;
     let mut st = LoadStats::default();
     let mut next_arg_set = 0i64;
     let mut args = ArgWriter::new(&tx)?;
@@ -41,13 +202,13 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
     let slice_ids = load_slices(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
     load_flows_counters(&tx, trace, &slice_ids, &mut st)?;
     load_requests(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
-    super::client::load(&tx, trace, &slice_ids, &mut st)?;
+    client_load(&tx, trace, &slice_ids, &mut st)?;
     load_warnings(&tx, trace, &mut st)?;
     st.args = args.rows;
     st.rows += args.rows;
     drop(args);
-    tx.execute_batch(schema::VIEWS)?;
-    tx.execute_batch(schema::INDEXES)?;
+    tx.execute_batch(VIEWS)?;
+    tx.execute_batch(INDEXES)?;
     tx.commit()?;
     conn.execute_batch("ANALYZE;")?;
     Ok(st)
@@ -57,7 +218,7 @@ fn track_type(trace: &Trace, t: usize) -> (&'static str, &'static str) {
     let track = &trace.tracks[t];
     let logical = track.lane_of.map_or(t, |(l, _)| l.index());
     let has_process_ancestor = trace
-        .track_path(crate::model::TrackId(t as u32))
+        .track_path(breakdown_trace::model::TrackId(t as u32))
         .iter()
         .any(|a| matches!(trace.track(*a).kind, TrackKind::Process { .. }));
     match &trace.tracks[logical].kind {
@@ -280,10 +441,10 @@ impl<'c> ArgWriter<'c> {
     /// One raw JSON value, flattened like the Perfetto writer's debug
     /// annotations: objects `a.b`, arrays `x[0]` (flat_key without the
     /// index), `null` skipped.
-    /// Below [`crate::json::MAX_DEPTH`] levels a value is kept as its JSON text.
+    /// Below [`breakdown_trace::json::MAX_DEPTH`] levels a value is kept as its JSON text.
     fn raw(&mut self, set: i64, flat_key: &str, key: &str, v: &RawValue, level: usize) -> Res<()> {
         let text = v.get();
-        if level >= crate::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        if level >= breakdown_trace::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
             return self.row(set, flat_key, key, &ArgValue::Str(text.to_owned()));
         }
         match text.as_bytes().first() {
@@ -309,7 +470,7 @@ impl<'c> ArgWriter<'c> {
                 Ok(())
             }
             // Scalars convert exactly as everywhere else; null is skipped.
-            _ => match crate::json::scalar(v) {
+            _ => match breakdown_trace::json::scalar(v) {
                 Some(value) => self.row(set, flat_key, key, &value),
                 None => Ok(()),
             },
@@ -400,7 +561,7 @@ fn load_requests(
     next_arg_set: &mut i64,
     st: &mut LoadStats,
 ) -> Res<()> {
-    let stamp_cols: Vec<String> = Field::all().map(schema::stamp_column).collect();
+    let stamp_cols: Vec<String> = Field::all().map(stamp_column).collect();
     let fixed = [
         "id",
         "label",
@@ -488,9 +649,9 @@ fn load_requests(
                 Span::Absent(a) => (None, None, None, Some(a.name())),
             };
             let side = match seg.side {
-                crate::model::Side::Router => "router",
-                crate::model::Side::Ctx => "ctx",
-                crate::model::Side::Gen => "gen",
+                breakdown_trace::model::Side::Router => "router",
+                breakdown_trace::model::Side::Ctx => "ctx",
+                breakdown_trace::model::Side::Gen => "gen",
             };
             ins_seg.execute(params![
                 seg_id,
@@ -515,7 +676,7 @@ fn load_requests(
 }
 
 fn load_warnings(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()> {
-    use crate::model::Location;
+    use breakdown_trace::model::Location;
     let mut ins = tx.prepare(
         "INSERT INTO warning (id, kind, input, location, record_index, line, field, message) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -547,6 +708,228 @@ fn load_warnings(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()>
     for (k, n) in &trace.warnings.counts {
         ins.execute(params![k, *n as i64])?;
         st.rows += 1;
+    }
+    Ok(())
+}
+
+const ITERATION_FIXED: [&str; 8] = [
+    "id",
+    "input",
+    "location",
+    "iter",
+    "timestamp",
+    "ts",
+    "null_fields",
+    "request_stats",
+];
+
+/// SQL column name of an iteration field.
+pub fn iteration_column(key: &str) -> String {
+    let c: String = key
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '_' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ITERATION_FIXED.contains(&c.as_str()) {
+        format!("field_{c}")
+    } else {
+        c
+    }
+}
+
+fn value(v: &ArgValue) -> Value {
+    match v {
+        ArgValue::Int(i) => Value::Integer(*i),
+        ArgValue::Uint(u) => i64::try_from(*u).map_or(Value::Real(*u as f64), Value::Integer),
+        ArgValue::Real(f) => Value::Real(*f),
+        ArgValue::Bool(b) => Value::Integer(*b as i64),
+        ArgValue::Str(s) => Value::Text(s.clone()),
+    }
+}
+
+fn json_of(fields: &[(String, ArgValue)]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (k, v) in fields {
+        let j = match v {
+            ArgValue::Int(i) => (*i).into(),
+            ArgValue::Uint(u) => (*u).into(),
+            ArgValue::Real(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            ArgValue::Bool(b) => (*b).into(),
+            ArgValue::Str(s) => s.clone().into(),
+        };
+        m.insert(k.clone(), j);
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Creates and fills the iteration and client tables.
+pub fn client_load(tx: &Transaction, trace: &Trace, slice_ids: &[i64], st: &mut LoadStats) -> Res<()> {
+    tx.execute_batch(CLIENT_TABLES)?;
+    load_iterations(tx, trace, st)?;
+    load_clients(tx, trace, slice_ids, st)
+}
+
+fn input_path(trace: &Trace, i: u32) -> Option<String> {
+    trace
+        .provenance
+        .inputs
+        .get(i as usize)
+        .map(|x| x.path.clone())
+}
+
+fn load_iterations(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()> {
+    // Field columns in first-seen order, de-duplicated by column name.
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for it in &trace.iterations {
+        for (k, _) in &it.fields {
+            if k == "timestamp" || k == "iter" {
+                continue;
+            }
+            let c = iteration_column(k);
+            if seen.insert(c.clone()) {
+                columns.push(c);
+            }
+        }
+    }
+    let mut sql = String::from(
+        "CREATE TABLE iteration (\n  id INTEGER PRIMARY KEY, input TEXT, location TEXT, iter INTEGER,\n  \
+         timestamp TEXT, ts INTEGER, null_fields TEXT, request_stats TEXT",
+    );
+    for c in &columns {
+        sql.push_str(&format!(",\n  \"{c}\""));
+    }
+    sql.push_str("\n);\nCREATE INDEX iteration_ts ON iteration(ts);\n");
+    tx.execute_batch(&sql)?;
+    let all: Vec<String> = ITERATION_FIXED
+        .iter()
+        .map(|s| s.to_string())
+        .chain(columns.iter().map(|c| format!("\"{c}\"")))
+        .collect();
+    let ph: Vec<String> = (1..=all.len()).map(|i| format!("?{i}")).collect();
+    let mut ins = tx.prepare(&format!(
+        "INSERT INTO iteration ({}) VALUES ({})",
+        all.join(", "),
+        ph.join(", ")
+    ))?;
+    let index: std::collections::HashMap<&str, usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    for (id, it) in trace.iterations.iter().enumerate() {
+        let mut row: Vec<Value> = vec![Value::Null; all.len()];
+        row[0] = Value::Integer(id as i64);
+        row[1] = input_path(trace, it.input).map_or(Value::Null, Value::Text);
+        row[2] = Value::Text(it.location.to_string());
+        row[3] = it.iter.map_or(Value::Null, Value::Integer);
+        row[4] = it.timestamp_text.clone().map_or(Value::Null, Value::Text);
+        row[5] = it.ts.map_or(Value::Null, Value::Integer);
+        if !it.null_fields.is_empty() {
+            row[6] = Value::Text(it.null_fields.join(","));
+        }
+        if !it.request_stats.is_empty() {
+            let list: Vec<serde_json::Value> =
+                it.request_stats.iter().map(|r| json_of(r)).collect();
+            row[7] = Value::Text(serde_json::Value::Array(list).to_string());
+        }
+        for (k, v) in &it.fields {
+            if k == "timestamp" || k == "iter" {
+                continue;
+            }
+            if let Some(&i) = index.get(iteration_column(k).as_str()) {
+                row[ITERATION_FIXED.len() + i] = value(v);
+            }
+        }
+        ins.execute(params_from_iter(row))?;
+        st.rows += 1;
+    }
+    Ok(())
+}
+
+fn load_clients(tx: &Transaction, trace: &Trace, slice_ids: &[i64], st: &mut LoadStats) -> Res<()> {
+    let mut ins = tx.prepare(
+        "INSERT INTO client_request (id, input, location, source, status, phase, warmup, in_stats, \
+         request_id, start_ts, end_ts, dur, first_token_ts, chunk_count, slice_id, error_code, \
+         error_type, error_message, ttft_ms, ttst_ms, itl_ms, output_token_throughput_per_user, \
+         request_latency_ms, input_sequence_length, output_sequence_length) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+          ?20, ?21, ?22, ?23, ?24, ?25)",
+    )?;
+    let mut ins_m = tx.prepare(
+        "INSERT INTO client_metric (client_request_id, tag, unit, idx, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut ins_md = tx.prepare(
+        "INSERT INTO client_metadata (client_request_id, key, int_value, real_value, string_value) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let default = cs::Options::default();
+    let single = cs::value_of;
+    for (id, r) in trace.client_requests.iter().enumerate() {
+        let id = id as i64;
+        let (code, kind, msg) = match &r.error {
+            Some(e) => (e.code, e.kind.clone(), e.message.clone()),
+            None => (None, None, None),
+        };
+        ins.execute(params![
+            id,
+            input_path(trace, r.input),
+            r.location.to_string(),
+            r.source.name(),
+            r.status.name(),
+            r.phase,
+            r.warmup as i64,
+            cs::counts(r, &default) as i64,
+            r.request_id,
+            r.start_ns,
+            r.end_ns,
+            r.start_ns.zip(r.end_ns).map(|(s, e)| e - s),
+            r.first_token_ns,
+            r.chunk_ns.len() as i64 + r.first_token_ns.is_some() as i64,
+            r.slice.map(|s| slice_ids[s.index()]),
+            code,
+            kind,
+            msg,
+            single(r, "time_to_first_token"),
+            single(r, "time_to_second_token"),
+            single(r, "inter_token_latency"),
+            single(r, "output_token_throughput_per_user"),
+            single(r, "request_latency"),
+            single(r, "input_sequence_length"),
+            single(r, "output_sequence_length"),
+        ])?;
+        st.rows += 1;
+        for m in &r.metrics {
+            match &m.value {
+                MetricValue::Number(v) => {
+                    ins_m.execute(params![id, m.tag, m.unit, None::<i64>, v])?;
+                    st.rows += 1;
+                }
+                MetricValue::List(vs) => {
+                    for (i, v) in vs.iter().enumerate() {
+                        ins_m.execute(params![id, m.tag, m.unit, i as i64, v])?;
+                    }
+                    st.rows += vs.len() as u64;
+                }
+            }
+        }
+        for (k, v) in &r.metadata {
+            let (i, f, s) = match v {
+                ArgValue::Int(i) => (Some(*i), None, None),
+                ArgValue::Uint(u) => (i64::try_from(*u).ok(), Some(*u as f64), None),
+                ArgValue::Real(f) => (None, Some(*f), None),
+                ArgValue::Bool(b) => (Some(*b as i64), None, None),
+                ArgValue::Str(s) => (None, None, Some(s.clone())),
+            };
+            ins_md.execute(params![id, k, i, f, s])?;
+            st.rows += 1;
+        }
     }
     Ok(())
 }

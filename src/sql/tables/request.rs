@@ -1,0 +1,178 @@
+//! `request` and `request_segment` (TensorRT-LLM perf metrics).
+//!
+//! - `request`: one row per request; every timestamp is an ns column named
+//!   after its field with `.` → `_` (`ctx_arrival_time`), NULL when absent.
+//! - `request_segment`: one row per request and applicable segment of
+//!   `crate::segments::SEGMENTS` (rows in (request, segment-table) order):
+//!   `start_ts`, `end_ts`, `dur` (ns; NULL when absent) and
+//!   `absent_reason` (`missing`, `null`, `zero`, `reversed`).
+//!
+//! Both read the requests in place; segments are evaluated per row.
+
+use std::sync::Arc;
+
+use super::{def, id_column, Store};
+use crate::model::{Field, RequestKind, Side};
+use crate::segments::{self, Span, SEGMENTS};
+use crate::sql::vtab::{Access, Cell, Column, Lazy, Table};
+
+/// SQL column name of a request timestamp: [`Field::name`] with `.` → `_`.
+pub fn stamp_column(f: Field) -> String {
+    f.name().replace('.', "_")
+}
+
+/// Columns before the stamps.
+const FIXED: usize = 16;
+
+struct Requests(Arc<Store>);
+
+impl Table for Requests {
+    fn len(&self) -> usize {
+        self.0.trace.requests.len()
+    }
+
+    fn cell(&self, row: usize, col: usize) -> Cell<'_> {
+        let st = &self.0;
+        let r = &st.trace.requests[row];
+        match col {
+            0 => Cell::Int(row as i64),
+            1 => Cell::Text(&r.label),
+            2 => Cell::Text(match r.kind {
+                RequestKind::Aggregated => "aggregated",
+                RequestKind::Disaggregated => "disaggregated",
+            }),
+            3 => st.input_path(r.input).into(),
+            4 => Cell::Owned(r.location.to_string()),
+            5 => r.ctx_server.as_deref().into(),
+            6 => r.gen_server.as_deref().into(),
+            7 => r.ctx_request_id.into(),
+            8 => r.gen_request_id.into(),
+            9 => r.disagg_request_id.into(),
+            10 => r.status.as_deref().into(),
+            11..=13 => Cell::Int(r.has_side[col - 11] as i64),
+            14 => Cell::Int(r.correlation as i64),
+            15 => st.arg_sets().request_set(row).into(),
+            _ => r.stamps[col - FIXED].get().into(),
+        }
+    }
+}
+
+/// Per segment-table entry: its start and end field names.
+struct SegmentNames {
+    start: Vec<String>,
+    end: Vec<String>,
+}
+
+struct Segments {
+    store: Arc<Store>,
+    /// (request, segment-table index) of each row.
+    rows: Vec<(u32, u8)>,
+    names: SegmentNames,
+}
+
+impl Table for Segments {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn cell(&self, row: usize, col: usize) -> Cell<'_> {
+        let (ri, seq) = self.rows[row];
+        let r = &self.store.trace.requests[ri as usize];
+        let seg = &SEGMENTS[seq as usize];
+        let span = || segments::evaluate(seg, r);
+        match col {
+            0 => Cell::Int(row as i64),
+            1 => Cell::Int(ri as i64),
+            2 => Cell::Int(seq as i64),
+            3 => Cell::Text(seg.name),
+            4 => Cell::Text(seg.role(r.kind).name()),
+            5 => Cell::Text(match seg.side {
+                Side::Router => "router",
+                Side::Ctx => "ctx",
+                Side::Gen => "gen",
+            }),
+            6 => Cell::Text(&self.names.start[seq as usize]),
+            7 => Cell::Text(&self.names.end[seq as usize]),
+            8..=10 => match span() {
+                Span::Present { start, end } => Cell::Int([start, end, end - start][col - 8]),
+                Span::Absent(_) => Cell::Null,
+            },
+            11 => match span() {
+                Span::Present { .. } => Cell::Null,
+                Span::Absent(a) => Cell::Text(a.name()),
+            },
+            _ => Cell::Null,
+        }
+    }
+}
+
+fn int(name: &str) -> Column {
+    Column::new(name, "INTEGER")
+}
+fn text(name: &str) -> Column {
+    Column::new(name, "TEXT")
+}
+
+pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
+    let mut cols = vec![
+        id_column(),
+        text("label").not_null(),
+        text("kind").not_null(),
+        text("input"),
+        text("location"),
+        text("ctx_server"),
+        text("gen_server"),
+        int("ctx_request_id"),
+        int("gen_request_id"),
+        int("disagg_request_id"),
+        text("status"),
+        int("has_router").not_null(),
+        int("has_ctx").not_null(),
+        int("has_gen").not_null(),
+        int("correlation_id"),
+        int("arg_set_id"),
+    ];
+    debug_assert_eq!(cols.len(), FIXED);
+    cols.extend(Field::all().map(|f| int(&stamp_column(f))));
+    let s = store.clone();
+    let request = Lazy::new(def("request", cols), move || Box::new(Requests(s.clone())));
+
+    let mut seg_def = def(
+        "request_segment",
+        vec![
+            id_column(),
+            int("request_id").not_null().access(Access::Sorted),
+            int("seq").not_null(),
+            text("segment").not_null(),
+            text("role").not_null(),
+            text("side").not_null(),
+            text("start_field").not_null(),
+            text("end_field").not_null(),
+            int("start_ts"),
+            int("end_ts"),
+            int("dur"),
+            text("absent_reason"),
+        ],
+    );
+    seg_def.order = vec![1, 2, 0];
+    let s = store.clone();
+    let request_segment = Lazy::new(seg_def, move || {
+        let mut rows = Vec::new();
+        for (i, r) in s.trace.requests.iter().enumerate() {
+            for (seq, seg) in SEGMENTS.iter().enumerate() {
+                if seg.applies.includes(r.kind) {
+                    rows.push((i as u32, seq as u8));
+                }
+            }
+        }
+        Box::new(Segments {
+            store: s.clone(),
+            rows,
+            names: SegmentNames {
+                start: SEGMENTS.iter().map(|g| g.start.name()).collect(),
+                end: SEGMENTS.iter().map(|g| g.end.name()).collect(),
+            },
+        })
+    });
+    vec![Arc::new(request), Arc::new(request_segment)]
+}
