@@ -199,9 +199,23 @@ impl AlignArgs {
     }
 }
 
+/// What a command reads of the inputs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// Everything (convert, info, query, db).
+    All,
+    /// Requests, client records, iterations and GPU timelines, but not the
+    /// timeline of TensorRT-LLM requests (stats, report).
+    Summaries,
+}
+
 /// Loads inputs; says on stderr what `--salvage` kept.
-fn load(inputs: &[PathBuf], format: Option<Format>, salvage: bool) -> Result<Trace, Error> {
-    let opts = ingest::LoadOptions { format, salvage };
+fn load(inputs: &[PathBuf], format: Option<Format>, salvage: bool, reads: Reads) -> Result<Trace, Error> {
+    let opts = ingest::LoadOptions {
+        format,
+        salvage,
+        requests_only: reads == Reads::Summaries,
+    };
     let trace = ingest::load_with(inputs, &opts)?;
     for w in trace
         .warnings
@@ -220,9 +234,10 @@ fn load_aligned(
     format: Option<Format>,
     salvage: bool,
     align: &AlignArgs,
+    reads: Reads,
 ) -> Result<Trace, Error> {
     let alignment = align.alignment(inputs)?;
-    let mut trace = load(inputs, format, salvage)?;
+    let mut trace = load(inputs, format, salvage, reads)?;
     align::apply(&mut trace, &alignment).map_err(Error::Usage)?;
     Ok(trace)
 }
@@ -235,10 +250,11 @@ fn database(
     format: Option<Format>,
     salvage: bool,
     align: &AlignArgs,
+    reads: Reads,
 ) -> Result<sql::Database, Error> {
     match inputs.iter().position(|p| sql::Database::is_database(p)) {
         None => {
-            let trace = load_aligned(inputs, format, salvage, align)?;
+            let trace = load_aligned(inputs, format, salvage, align, reads)?;
             sql::Database::in_memory(trace)
         }
         Some(i) if inputs.len() == 1 && format.is_none() && align.is_empty() => {
@@ -316,7 +332,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             let stats = perfetto::write_file(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));
@@ -339,7 +355,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             format,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             layout::lay_out(&mut trace);
             print!("{}", summary::summarize(&trace));
             Ok(())
@@ -351,7 +367,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             include_warmup,
             align,
         } => {
-            let db = database("stats", &inputs, input_format, salvage, &align)?;
+            let db = database("stats", &inputs, input_format, salvage, &align, Reads::Summaries)?;
             let sections = sql::stats::sections(&db, include_warmup)?;
             if sections.is_empty() {
                 return Err(Error::Usage(
@@ -376,7 +392,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             input_format,
             align,
         } => {
-            let trace = load_aligned(&inputs, input_format, salvage, &align)?;
+            let trace = load_aligned(&inputs, input_format, salvage, &align, Reads::Summaries)?;
             let db = sql::Database::in_memory(trace)?;
             let trace = db.trace().expect("an in-memory database has its trace");
             let b = sql::Bundled::find("segment-stats").expect("bundled");
@@ -408,7 +424,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            let db = database("query", &inputs, input_format, salvage, &align)?;
+            let db = database("query", &inputs, input_format, salvage, &align, Reads::All)?;
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
                 if n >= sql::SLOW_FORM_KERNELS {
@@ -444,7 +460,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
-            let mut trace = load_aligned(&inputs, format, salvage, &align)?;
+            let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             layout::lay_out(&mut trace);
             let summary = summary::summarize(&trace);
             let stats = sql::write_db(trace, &output)?;

@@ -15,6 +15,7 @@ pub fn import(format: Format, data: &[u8]) -> Option<Trace> {
     let opts = LoadOptions {
         format: Some(format),
         salvage,
+        requests_only: false,
     };
     match ingest::load_inputs_with(vec![(input, format)], &opts) {
         Ok(t) => Some(t),

@@ -285,6 +285,10 @@ pub struct LoadOptions {
     /// JSON Lines file cut mid-way) instead of failing; counted as a
     /// `truncated_input` warning.
     pub salvage: bool,
+    /// TensorRT-LLM records become requests only — no tracks, slices, flows
+    /// or annotations — for commands that read nothing else (`stats` and
+    /// `report` on request inputs). Warnings are the same.
+    pub requests_only: bool,
 }
 
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
@@ -350,7 +354,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
         match format {
             Format::TrtllmPerfMetrics => {
                 let mark = trace.mark();
-                trtllm::import(&mut trace, &mine, opts.salvage)?;
+                trtllm::import(&mut trace, &mine, opts.salvage, opts.requests_only)?;
                 trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
             }
             // One clock per input: import (and record) each on its own.

@@ -18,6 +18,7 @@ use std::collections::hash_map::Entry;
 use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -318,6 +319,7 @@ fn parse_half<'a>(
     prefix: &str,
     short: &str,
     top_breakdown: Raw<'a>,
+    details: bool,
 ) -> Result<Half<'a>, InputError> {
     let rec: RecordJson<'a> = serde_json::from_str(raw.get())
         .map_err(|e| c.error(prefix.trim_end_matches('.'), strip_position(&e)))?;
@@ -356,19 +358,23 @@ fn parse_half<'a>(
             d.push((format!("{short}{k}"), ArgValue::Int(i)));
         }
     }
-    if let Some(v) = tm.kv_cache_size.filter(|v| !is_null(v)) {
-        flatten(&format!("{short}kv_cache_size"), v, d);
-    }
-    for (k, v) in [
-        ("kv_cache_metrics", pm.kv_cache_metrics),
-        ("speculative_decoding", pm.speculative_decoding),
-    ] {
-        if let Some(v) = v.filter(|v| !is_null(v)) {
-            flatten(&format!("{short}{k}"), v, d);
+    if !details {
+        d.clear();
+    } else {
+        if let Some(v) = tm.kv_cache_size.filter(|v| !is_null(v)) {
+            flatten(&format!("{short}kv_cache_size"), v, d);
         }
-    }
-    if let Some(v) = rec.status.filter(|v| !is_null(v)) {
-        flatten(&format!("{short}status"), v, d);
+        for (k, v) in [
+            ("kv_cache_metrics", pm.kv_cache_metrics),
+            ("speculative_decoding", pm.speculative_decoding),
+        ] {
+            if let Some(v) = v.filter(|v| !is_null(v)) {
+                flatten(&format!("{short}{k}"), v, d);
+            }
+        }
+        if let Some(v) = rec.status.filter(|v| !is_null(v)) {
+            flatten(&format!("{short}status"), v, d);
+        }
     }
 
     // Time breakdown: top-level first, then perf_metrics.time_breakdown_metrics,
@@ -395,10 +401,13 @@ fn parse_half<'a>(
     Ok(h)
 }
 
+/// Parses one record; `details` keeps the annotations (identity, KV-cache,
+/// speculative decoding, status) that only the trace and `args` show.
 fn parse_record<'a>(
     c: &Cursor,
     raw: &'a RawValue,
     file_server: &Option<String>,
+    details: bool,
 ) -> Result<Parsed<'a>, InputError> {
     if !raw.get().starts_with('{') {
         return Err(c.error(
@@ -467,13 +476,13 @@ fn parse_record<'a>(
                             format!("expected an object or null, found {}", kind_of(v)),
                         ));
                     }
-                    *slot = Some(parse_half(c, v, prefix, short, None)?);
+                    *slot = Some(parse_half(c, v, prefix, short, None, details)?);
                 }
                 _ => {}
             }
         }
     } else if rec.perf_metrics.is_some() || rec.request_id.is_some() {
-        let half = parse_half(c, raw, "", "", None)?;
+        let half = parse_half(c, raw, "", "", None, details)?;
         if half.ctx_request_id.is_some() {
             // A disaggregated worker's own dump: a context or generation half.
             if half.has_kv {
@@ -555,7 +564,15 @@ fn key_of(p: &Parsed) -> Key {
 }
 
 /// Reads all TensorRT-LLM perf-metrics inputs into `trace`.
-pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Result<()> {
+/// With `requests_only`, records become [`Request`]s without tracks,
+/// slices, flows or annotations (for commands that read only the request
+/// tables); the warnings are the same either way.
+pub fn import(
+    trace: &mut Trace,
+    inputs: &[(u32, &Input)],
+    salvage: bool,
+    requests_only: bool,
+) -> Result<()> {
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: FxHashSet<Key> = FxHashSet::default();
     for &(index, input) in inputs {
@@ -579,13 +596,20 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Res
             );
         }
         trace.provenance.inputs[index as usize].records = recs.len() as u64;
-        for (position, raw) in recs {
-            let c = Cursor {
-                path: &input.path,
-                input: index,
-                position,
-            };
-            let mut p = parse_record(&c, raw, &file_server)?;
+        // Records parse independently: on all cores, errors reported in
+        // file order (the first one wins, as in a sequential pass).
+        let cursor = |position| Cursor {
+            path: &input.path,
+            input: index,
+            position,
+        };
+        let results: Vec<Result<Parsed, InputError>> = recs
+            .par_iter()
+            .map(|(position, raw)| parse_record(&cursor(position.clone()), raw, &file_server, !requests_only))
+            .collect();
+        for ((position, _), p) in recs.into_iter().zip(results) {
+            let c = cursor(position);
+            let mut p = p?;
             if !seen.insert(key_of(&p)) {
                 c.warn(
                     trace,
@@ -595,11 +619,15 @@ pub fn import(trace: &mut Trace, inputs: &[(u32, &Input)], salvage: bool) -> Res
                 );
                 continue;
             }
-            p.intern_details(&mut trace.strings);
+            if !requests_only {
+                p.intern_details(&mut trace.strings);
+            }
             parsed.push(p);
         }
     }
-    Builder::new(trace).build(parsed, inputs);
+    let mut b = Builder::new(trace);
+    b.requests_only = requests_only;
+    b.build(parsed, inputs);
     Ok(())
 }
 
@@ -611,6 +639,8 @@ struct Builder<'t> {
     /// Roles on which some request names its server.
     named_roles: FxHashSet<Role>,
     names: FxHashMap<&'static str, StrId>,
+    /// Requests without their timeline (see [`import`]).
+    requests_only: bool,
 }
 
 impl<'t> Builder<'t> {
@@ -621,6 +651,7 @@ impl<'t> Builder<'t> {
             servers: FxHashMap::default(),
             named_roles: FxHashSet::default(),
             names: FxHashMap::default(),
+            requests_only: false,
         }
     }
 
@@ -757,8 +788,10 @@ impl<'t> Builder<'t> {
             .collect();
         roles.sort();
         roles.dedup();
-        for r in roles {
-            self.role_track(r);
+        if !self.requests_only {
+            for r in roles {
+                self.role_track(r);
+            }
         }
         let paths: FxHashMap<u32, &Path> = inputs
             .iter()
@@ -836,28 +869,16 @@ impl<'t> Builder<'t> {
         }
         needed.sort();
         for f in needed {
-            let field = field_path(&p, f);
-            match stamps[f.index()] {
-                Stamp::At(_) => {}
-                Stamp::Missing => cursor.warn(
-                    self.trace,
+            let (kind, why) = match stamps[f.index()] {
+                Stamp::At(_) => continue,
+                Stamp::Missing => (
                     "missing_timestamp",
-                    &field,
                     "key not present; segments using it are absent",
                 ),
-                Stamp::Null => cursor.warn(
-                    self.trace,
-                    "null_timestamp",
-                    &field,
-                    "null; segments using it are absent",
-                ),
-                Stamp::Zero => cursor.warn(
-                    self.trace,
-                    "zero_timestamp",
-                    &field,
-                    "0 (unset); segments using it are absent",
-                ),
-            }
+                Stamp::Null => ("null_timestamp", "null; segments using it are absent"),
+                Stamp::Zero => ("zero_timestamp", "0 (unset); segments using it are absent"),
+            };
+            cursor.warn(self.trace, kind, &field_path(&p, f), why);
         }
 
         let mut req = Request {
@@ -888,6 +909,12 @@ impl<'t> Builder<'t> {
                     format!("`{}` ends before it starts; segment absent", s.name),
                 );
             }
+        }
+
+        if self.requests_only {
+            self.check_timeline(&p, &req, &cursor);
+            self.trace.requests.push(req);
+            return;
         }
 
         // Details shared by the request's parent slices.
@@ -1006,8 +1033,7 @@ impl<'t> Builder<'t> {
                     b.ctx_chunk_metrics,
                     &format!("{prefix}time_breakdown_metrics.ctx_chunk_metrics"),
                     "prefill chunk",
-                    track,
-                    chunk_parent,
+                    Some((track, chunk_parent)),
                     correlation,
                 );
                 self.add_steps(
@@ -1015,8 +1041,7 @@ impl<'t> Builder<'t> {
                     b.step_metrics,
                     &format!("{prefix}time_breakdown_metrics.step_metrics"),
                     "decode step",
-                    track,
-                    step_parent,
+                    Some((track, step_parent)),
                     correlation,
                 );
                 let mut extra = Vec::new();
@@ -1067,15 +1092,87 @@ impl<'t> Builder<'t> {
         self.trace.requests.push(req);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The warnings the timeline of `req` would give, without building
+    /// it: time-breakdown steps that cannot be drawn, hand-offs against
+    /// time. Mirrors the slice-building half of [`Builder::add_request`].
+    fn check_timeline(&mut self, p: &Parsed, req: &Request, cursor: &Cursor) {
+        // Start of each side's parent slice and of each present segment.
+        let mut parent_ts: [Option<i64>; 3] = [None; 3];
+        let mut seg_ts: FxHashMap<&'static str, i64> = FxHashMap::default();
+        for side in Side::ALL {
+            if !req.has_side[side.index()] {
+                continue;
+            }
+            let mut lo = i64::MAX;
+            let mut hi = i64::MIN;
+            let own =
+                Field::all().filter(|f| f.side() == side && !matches!(f, Field::DisaggCtxDispatch));
+            for f in own {
+                if let Some(t) = req.time(f) {
+                    lo = lo.min(t);
+                    hi = hi.max(t);
+                }
+            }
+            let mut segs = Vec::new();
+            for s in segments::for_kind(p.kind).filter(|s| s.side == side) {
+                if let Span::Present { start, end } = segments::evaluate(s, req) {
+                    lo = lo.min(start);
+                    hi = hi.max(end);
+                    segs.push((s.name, start));
+                }
+            }
+            if lo > hi {
+                continue;
+            }
+            parent_ts[side.index()] = Some(lo);
+            seg_ts.extend(segs);
+            let half = match side {
+                Side::Ctx => p.ctx.as_ref(),
+                Side::Gen => p.gen.as_ref(),
+                Side::Router => None,
+            };
+            if let Some(b) = half.and_then(|h| h.breakdown.as_ref()) {
+                let prefix = half.map(|h| h.prefix.as_str()).unwrap_or("");
+                for (raw, what, label) in [
+                    (b.ctx_chunk_metrics, "ctx_chunk_metrics", "prefill chunk"),
+                    (b.step_metrics, "step_metrics", "decode step"),
+                ] {
+                    let field = format!("{prefix}time_breakdown_metrics.{what}");
+                    self.add_steps(cursor, raw, &field, label, None, req.correlation);
+                }
+            }
+        }
+        if p.kind != RequestKind::Disaggregated {
+            return;
+        }
+        let [router, ctx, gen] = parent_ts;
+        let pick = |name: &str, fallback: Option<i64>| seg_ts.get(name).copied().or(fallback);
+        let pairs = [
+            (pick("disagg_preprocessing", router), ctx),
+            (ctx, pick("gen_kv_transfer", gen)),
+            (
+                pick("gen_postprocessing", gen),
+                pick("disagg_postprocessing", router),
+            ),
+        ];
+        for (from, to) in pairs {
+            if let (Some(from), Some(to)) = (from, to) {
+                if from > to {
+                    cursor.warn(self.trace, "flow_against_time", "", "a hand-off starts before its source (clocks not aligned?); flow not drawn");
+                }
+            }
+        }
+    }
+
+    /// Adds the steps of a time-breakdown list under `draw` = (track,
+    /// parent slice); with `None` only their warnings.
     fn add_steps(
         &mut self,
         c: &Cursor,
         raw: Raw,
         field: &str,
         label: &str,
-        track: TrackId,
-        parent: SliceId,
+        draw: Option<(TrackId, SliceId)>,
         correlation: u64,
     ) {
         let Some(raw) = raw.filter(|v| !is_null(v)) else {
@@ -1151,6 +1248,19 @@ impl<'t> Builder<'t> {
                 );
                 continue;
             }
+            let Some((track, parent)) = draw else {
+                for (a, b, key) in [(Some(fs), fe, "forward_end_time"), (ss, se, "sample_end_time")] {
+                    if !matches!((a, b), (Some(a), Some(b)) if b >= a) {
+                        c.warn(
+                            self.trace,
+                            "step_timestamp_absent",
+                            &format!("{f}.{key}"),
+                            "absent or reversed; sub-step not drawn",
+                        );
+                    }
+                }
+                continue;
+            };
             let name = self.trace.intern(&match iter {
                 Some(i) => format!("{label} {i}"),
                 None => format!("{label} {k}"),

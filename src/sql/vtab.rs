@@ -29,7 +29,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rusqlite::{ffi, Connection};
 
@@ -241,12 +241,16 @@ impl KeyIndex {
     }
 }
 
-/// A table whose rows are built on first use, with its equality indexes.
+/// A table whose rows are built on first use, with its equality indexes
+/// and the row orders plans asked for.
 pub struct Lazy {
     pub def: TableDef,
     build: Box<dyn Fn() -> Box<dyn Table> + Send + Sync>,
     rows: OnceLock<Box<dyn Table>>,
     indexes: Vec<OnceLock<Arc<KeyIndex>>>,
+    /// Column lists of [`PLAN_ORDER`] plans (the plan names its position)
+    /// and, once built, the rows in that order.
+    orders: Mutex<Vec<(Vec<usize>, Option<Arc<Vec<u32>>>)>>,
 }
 
 impl Lazy {
@@ -257,7 +261,42 @@ impl Lazy {
             build: Box::new(build),
             rows: OnceLock::new(),
             indexes: (0..n).map(|_| OnceLock::new()).collect(),
+            orders: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The number of the order plan over `cols`, registered if new.
+    fn order_plan(&self, cols: &[usize]) -> usize {
+        let mut o = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+        match o.iter().position(|(c, _)| c == cols) {
+            Some(i) => i,
+            None => {
+                o.push((cols.to_vec(), None));
+                o.len() - 1
+            }
+        }
+    }
+
+    /// Rows sorted by the keys of order plan `plan`'s columns, then by row.
+    fn ordered_rows(&self, plan: usize) -> Option<Arc<Vec<u32>>> {
+        let cols = {
+            let o = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+            let (cols, built) = o.get(plan)?;
+            if let Some(b) = built {
+                return Some(b.clone());
+            }
+            cols.clone()
+        };
+        let t = self.table();
+        let key = |r: usize, i: usize| cols.get(i).map_or(None, |&c| t.key(r, c));
+        let mut keyed: Vec<([Option<i64>; MAX_ORDER], u32)> = (0..t.len())
+            .map(|r| ([key(r, 0), key(r, 1), key(r, 2)], r as u32))
+            .collect();
+        keyed.sort_unstable();
+        let rows = Arc::new(keyed.into_iter().map(|(_, r)| r).collect::<Vec<u32>>());
+        let mut o = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+        o[plan].1 = Some(rows.clone());
+        Some(rows)
     }
 
     /// The rows, built now if this is the first use.
@@ -387,6 +426,11 @@ unsafe extern "C" fn x_disconnect(tab: *mut ffi::sqlite3_vtab) -> c_int {
 const PLAN_SCAN: c_int = 0;
 const PLAN_EQ: c_int = 1;
 const PLAN_RANGE: c_int = 2;
+/// All rows, in the order of up to [`MAX_ORDER`] columns' keys (an
+/// `ORDER BY` on integer columns, or a `GROUP BY`, which only needs equal
+/// values together); the column bits hold the plan's number.
+const PLAN_ORDER: c_int = 3;
+const MAX_ORDER: usize = 3;
 const PLAN_IN: c_int = 8;
 const COL_SHIFT: u32 = 4;
 const COL_MASK: c_int = 0x3ff;
@@ -466,6 +510,7 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
             best = Some((cost, rows, PLAN_RANGE, col, ops));
         }
     }
+    let constrained = best.is_some();
     match best {
         Some((cost, rows, kind, col, used)) => {
             let mut idx = kind | (col as c_int) << COL_SHIFT;
@@ -506,10 +551,46 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
             info.estimatedRows = n as i64;
         }
     }
-    // Every plan returns rows in row order (an IN list too: all at once).
-    if !order.is_empty() && order_is_row_order(def, order) {
-        info.orderByConsumed = 1;
+    // Every plan above returns rows in row order (an IN list too: all at
+    // once). Without constraints, another order can come from its keys.
+    if !order.is_empty() {
+        if order_is_row_order(def, order) {
+            info.orderByConsumed = 1;
+        } else if !constrained {
+            // SAFETY: inside xBestIndex.
+            let group_only = unsafe { ffi::sqlite3_vtab_distinct(info) } == 1;
+            if let Some(cols) = keyed_order(def, order, group_only) {
+                let plan = table.order_plan(&cols) as c_int;
+                if plan <= COL_MASK {
+                    info.idxNum = PLAN_ORDER | plan << COL_SHIFT;
+                    info.estimatedCost = n * 1.1;
+                    info.orderByConsumed = 1;
+                }
+            }
+        }
     }
+}
+
+/// The columns of an `ORDER BY` that the rows' keys can deliver: ascending
+/// terms on searchable columns. Keys of text columns are not in text order,
+/// so those only serve a `GROUP BY` (`group_only`: equal values adjacent).
+fn keyed_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby], group_only: bool) -> Option<Vec<usize>> {
+    if order.len() > MAX_ORDER {
+        return None;
+    }
+    let mut cols = Vec::new();
+    for ob in order {
+        let c = usize::try_from(ob.iColumn).ok()?;
+        let col = def.columns.get(c)?;
+        let usable = ob.desc == 0
+            && col.access != Access::Scan
+            && (group_only || col.ty != "TEXT");
+        if !usable {
+            return None;
+        }
+        cols.push(c);
+    }
+    Some(cols)
 }
 
 /// The constraint operators a plan can use.
@@ -707,6 +788,8 @@ enum Rows {
     Indexed(Arc<KeyIndex>, usize, usize),
     /// Rows in order (the union of an `IN` list's lookups).
     List(Vec<u32>),
+    /// All rows in a [`PLAN_ORDER`] order.
+    Ordered(Arc<Vec<u32>>),
 }
 
 impl ModelCursor {
@@ -715,6 +798,7 @@ impl ModelCursor {
             Rows::Range(a, _) => a + self.pos,
             Rows::Indexed(ix, a, _) => ix.rows[a + self.pos] as usize,
             Rows::List(v) => v[self.pos] as usize,
+            Rows::Ordered(v) => v[self.pos] as usize,
         }
     }
 
@@ -722,6 +806,7 @@ impl ModelCursor {
         match &self.rows {
             Rows::Range(a, b) | Rows::Indexed(_, a, b) => b - a,
             Rows::List(v) => v.len(),
+            Rows::Ordered(v) => v.len(),
         }
     }
 
@@ -753,6 +838,7 @@ impl ModelCursor {
                                 Rows::Range(a, b) => all.extend(*a as u32..*b as u32),
                                 Rows::Indexed(ix, a, b) => all.extend_from_slice(&ix.rows[*a..*b]),
                                 Rows::List(v) => all.extend_from_slice(v),
+                                Rows::Ordered(v) => all.extend_from_slice(v),
                             }
                         }
                         all.sort_unstable();
@@ -792,6 +878,11 @@ impl ModelCursor {
                     }
                 }
                 self.rows = Rows::Range(a, b.max(a));
+            }
+            PLAN_ORDER => {
+                if let Some(rows) = lazy.ordered_rows(col) {
+                    self.rows = Rows::Ordered(rows);
+                }
             }
             _ => {}
         }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::{def, id_column, Store};
 use crate::model::{Field, RequestKind, Side};
-use crate::segments::{self, Span, SEGMENTS};
+use crate::segments::{self, Role, Span, SEGMENTS};
 use crate::sql::vtab::{Access, Cell, Column, Lazy, Table};
 
 /// SQL column name of a request timestamp: [`Field::name`] with `.` → `_`.
@@ -84,8 +84,8 @@ impl Table for Segments {
             0 => Cell::Int(row as i64),
             1 => Cell::Int(ri as i64),
             2 => Cell::Int(seq as i64),
-            3 => Cell::Text(seg.name),
-            4 => Cell::Text(seg.role(r.kind).name()),
+            SEGMENT => Cell::Text(seg.name),
+            ROLE => Cell::Text(seg.role(r.kind).name()),
             5 => Cell::Text(match seg.side {
                 Side::Router => "router",
                 Side::Ctx => "ctx",
@@ -104,6 +104,48 @@ impl Table for Segments {
             _ => Cell::Null,
         }
     }
+
+    fn key(&self, row: usize, col: usize) -> Option<i64> {
+        let (ri, seq) = self.rows[row];
+        match col {
+            SEGMENT => Some(first_of_name(SEGMENTS[seq as usize].name) as i64),
+            ROLE => {
+                let kind = self.store.trace.requests[ri as usize].kind;
+                Some(SEGMENTS[seq as usize].role(kind).rank() as i64)
+            }
+            _ => match self.cell(row, col) {
+                Cell::Int(i) => Some(i),
+                _ => None,
+            },
+        }
+    }
+
+    fn text_key(&self, col: usize, text: &str) -> Option<Option<i64>> {
+        match col {
+            SEGMENT => Some(
+                SEGMENTS
+                    .iter()
+                    .position(|s| s.name == text)
+                    .map(|i| i as i64),
+            ),
+            ROLE => Some(
+                [Role::Router, Role::Ctx, Role::Gen, Role::Server]
+                    .into_iter()
+                    .find(|r| r.name() == text)
+                    .map(|r| r.rank() as i64),
+            ),
+            _ => None,
+        }
+    }
+}
+
+const SEGMENT: usize = 3;
+const ROLE: usize = 4;
+
+/// Index of the first segment-table entry named `name` (names may repeat
+/// across deployment kinds).
+fn first_of_name(name: &str) -> usize {
+    SEGMENTS.iter().position(|s| s.name == name).unwrap_or(0)
 }
 
 fn int(name: &str) -> Column {
@@ -143,8 +185,8 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
             id_column(),
             int("request_id").not_null().access(Access::Sorted),
             int("seq").not_null(),
-            text("segment").not_null(),
-            text("role").not_null(),
+            text("segment").not_null().access(Access::Lookup),
+            text("role").not_null().access(Access::Lookup),
             text("side").not_null(),
             text("start_field").not_null(),
             text("end_field").not_null(),
