@@ -454,3 +454,63 @@ fn worker_jsonl_names_its_server_from_the_file_name() {
     assert_eq!(seg(&d, p, "ctx_postprocessing"), Some(0));
     assert_eq!(seg(&d, p, "decode"), Some(1_000 * MS));
 }
+
+/// `stats` and `report` read TensorRT-LLM records as requests only (no
+/// timeline): the requests and every warning must be what a full import
+/// gives, on every fixture and on records whose steps and hand-offs warn.
+#[test]
+fn requests_only_import_gives_the_same_requests_and_warnings() {
+    use breakdown_trace::ingest::{load_with, LoadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    // Steps that cannot be drawn and a hand-off against time (the KV-cache
+    // transfer starts, at 10.05 s, before the context server has the
+    // request, at 10.1 s).
+    let odd = dir.path().join("odd-perf_metrics.json");
+    std::fs::write(
+        &odd,
+        r#"[{"ctx_server": "c:1", "gen_server": "g:1", "disagg_server_arrival_time": 10.0,
+            "disagg_server_first_token_time": 10.5,
+            "ctx_perf_metrics": {"request_id": 1, "perf_metrics": {"timing_metrics": {
+               "server_arrival_time": 10.1, "arrival_time": 10.11, "first_scheduled_time": 10.12,
+               "first_token_time": 10.3, "server_first_token_time": 10.31}}},
+            "gen_perf_metrics": {"request_id": 2, "ctx_request_id": 1, "perf_metrics": {
+               "timing_metrics": {"server_arrival_time": 10.2, "arrival_time": 10.21,
+               "first_scheduled_time": 10.4, "first_token_time": 10.41, "server_first_token_time": 10.45,
+               "last_token_time": 11.0, "kv_cache_transfer_start": 10.05, "kv_cache_transfer_end": 10.3},
+               "time_breakdown_metrics": {"step_metrics": [
+                  {"iter": 1, "forward_start_time": 10.5, "forward_end_time": 10.6},
+                  {"forward_end_time": 10.7},
+                  {"iter": 3, "forward_start_time": 10.8, "forward_end_time": 10.75},
+                  7]}}}}]"#,
+    )
+    .unwrap();
+    let mut inputs: Vec<std::path::PathBuf> = std::fs::read_dir(fixture("trtllm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    inputs.sort();
+    inputs.push(odd);
+    for input in inputs {
+        let load = |requests_only| {
+            let opts = LoadOptions {
+                requests_only,
+                ..Default::default()
+            };
+            load_with(std::slice::from_ref(&input), &opts).unwrap()
+        };
+        let (full, lean) = (load(false), load(true));
+        assert!(lean.slices.is_empty() && lean.tracks.is_empty(), "{input:?}");
+        assert_eq!(full.warnings.counts, lean.warnings.counts, "{input:?}");
+        assert_eq!(full.warnings.list, lean.warnings.list, "{input:?}");
+        assert_eq!(full.requests.len(), lean.requests.len());
+        for (a, b) in full.requests.iter().zip(&lean.requests) {
+            assert_eq!((&a.label, a.stamps, a.kind), (&b.label, b.stamps, b.kind));
+        }
+        if input.ends_with("odd-perf_metrics.json") {
+            let w = &full.warnings.counts;
+            assert!(w.get("step_timestamp_absent").copied().unwrap_or(0) >= 3, "{w:?}");
+            assert_eq!(w.get("bad_time_breakdown"), Some(&1), "{w:?}");
+            assert_eq!(w.get("flow_against_time"), Some(&1), "{w:?}");
+        }
+    }
+}
