@@ -271,7 +271,8 @@ pub fn write_db(trace: Trace, path: &Path) -> Result<LoadStats> {
         let mut st = LoadStats::default();
         let mut copy = || -> rusqlite::Result<()> {
             conn.execute_batch(
-                "PRAGMA out.journal_mode = OFF; PRAGMA out.synchronous = OFF; BEGIN;",
+                "PRAGMA out.journal_mode = OFF; PRAGMA out.synchronous = OFF; \
+                 PRAGMA out.cache_size = -65536; PRAGMA analysis_limit = 1000; BEGIN;",
             )?;
             for t in &tables {
                 let d = &t.def;

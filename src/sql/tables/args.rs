@@ -3,12 +3,18 @@
 //! `flat_key` `debug.x` (PERFETTO.md §1.8), `null` skipped, values typed
 //! `int` / `uint` / `real` / `bool` / `string`.
 //!
-//! Arg set ids: one per slice with at least one arg row, in slice id order,
-//! then one per request with details, in request order. Built on first use
-//! of `args` or of an `arg_set_id` column (raw JSON args are parsed then).
+//! Arg set ids: numbered in order of first use — slices in id order, then
+//! requests — over the distinct sets with at least one row. Like trace
+//! processor, identical sets share one id: a request's details, carried by
+//! its parent slice on every role and by its `request` row, are one set.
+//! (Sets are "identical" when they are the same stored arguments; two
+//! events that happen to carry equal values keep their own sets.) Built on
+//! first use of `args` or of an `arg_set_id` column (raw JSON args are
+//! parsed then).
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use super::{def, id_column, Store};
@@ -47,17 +53,30 @@ impl ArgSets {
             keys: Strings::new(),
         };
         let mut next = 0u32;
-        for (id, &i) in ids.order.iter().enumerate() {
-            if a.write(trace, trace.slices[i as usize].args, next) {
-                a.slice[id] = next;
-                next += 1;
+        let mut seen: FxHashMap<(u32, u64, u32), u32> = FxHashMap::default();
+        let mut set_of = |a: &mut ArgSets, args: Args| -> u32 {
+            let key = match args {
+                Args::None => return NONE,
+                Args::List { start, len } => (0, start as u64, len),
+                Args::Raw { blob, start, len } => (blob + 1, start, len),
+            };
+            if let Some(&set) = seen.get(&key) {
+                return set;
             }
+            let set = if a.write(trace, args, next) {
+                next += 1;
+                next - 1
+            } else {
+                NONE
+            };
+            seen.insert(key, set);
+            set
+        };
+        for (id, &i) in ids.order.iter().enumerate() {
+            a.slice[id] = set_of(&mut a, trace.slices[i as usize].args);
         }
         for (i, r) in trace.requests.iter().enumerate() {
-            if a.write(trace, r.details, next) {
-                a.request[i] = next;
-                next += 1;
-            }
+            a.request[i] = set_of(&mut a, r.details);
         }
         a
     }
