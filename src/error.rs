@@ -68,6 +68,10 @@ pub enum Error {
     Input(#[from] InputError),
     #[error("{0}")]
     Usage(String),
+    /// Valid inputs that hold nothing this command can use (exit 1: not a
+    /// usage error).
+    #[error("{0}")]
+    NothingToDo(String),
     #[error("SQL: {0}")]
     Sql(String),
     /// A query failed: names the query (bundled name, file or `--sql`) and

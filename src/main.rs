@@ -9,7 +9,7 @@ use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
 use breakdown_trace::model::{layout, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
-use breakdown_trace::{perfetto, report, summary, Error};
+use breakdown_trace::{output, perfetto, report, summary, Error};
 
 #[derive(Parser)]
 #[command(
@@ -332,6 +332,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
+            output::refuse_overwriting_an_input(&output, &inputs)?;
             let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             let stats = perfetto::write_file(&mut trace, &output)?;
             if !quiet {
@@ -370,7 +371,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let db = database("stats", &inputs, input_format, salvage, &align, Reads::Summaries)?;
             let sections = sql::stats::sections(&db, include_warmup)?;
             if sections.is_empty() {
-                return Err(Error::Usage(
+                return Err(Error::NothingToDo(
                     "nothing to summarize: the inputs hold no requests, client records or GPU work"
                         .into(),
                 ));
@@ -392,6 +393,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             input_format,
             align,
         } => {
+            output::refuse_overwriting_an_input(&output, &inputs)?;
             let trace = load_aligned(&inputs, input_format, salvage, &align, Reads::Summaries)?;
             let db = sql::Database::in_memory(trace)?;
             let trace = db.trace().expect("an in-memory database has its trace");
@@ -434,6 +436,20 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                 }
             }
+            let known = db.parameters(&name, &text)?;
+            if let Some((k, _)) = params.iter().find(|(k, _)| !known.contains(k)) {
+                let list = if known.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!(
+                        "its parameters: {}",
+                        known.iter().map(|k| format!(":{k}")).collect::<Vec<_>>().join(", ")
+                    )
+                };
+                return Err(Error::Usage(format!(
+                    "--param {k}: query `{name}` has no parameter :{k}; {list}"
+                )));
+            }
             let rows = db.run(&name, &text, &params)?;
             // Aligned table on a terminal, CSV when piped or redirected.
             let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -460,6 +476,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
         } => {
+            output::refuse_overwriting_an_input(&output, &inputs)?;
             let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             layout::lay_out(&mut trace);
             let summary = summary::summarize(&trace);

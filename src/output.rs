@@ -49,10 +49,14 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
+    let prefix = format!(".{name}.");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(".tmp");
+    // Created with mode 0666 so the umask decides, as for any new file
+    // (tempfile's default, 0600, would leave outputs unreadable to others).
+    #[cfg(unix)]
+    b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    b.tempfile_in(dir)
         .map_err(|source| Error::Write {
             path: path.to_owned(),
             source,
@@ -66,6 +70,34 @@ fn finish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
     };
     tmp.as_file().sync_all().map_err(werr)?;
     tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(())
+}
+
+/// Fails when `output` is one of `inputs` (the same file, also through a
+/// link), before anything is read: writing it would destroy the input.
+pub fn refuse_overwriting_an_input(output: &Path, inputs: &[std::path::PathBuf]) -> Result<()> {
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(()); // a new file cannot be an input
+    };
+    for input in inputs {
+        let Ok(inp) = std::fs::metadata(input) else {
+            continue;
+        };
+        #[cfg(unix)]
+        let same = {
+            use std::os::unix::fs::MetadataExt;
+            (out.dev(), out.ino()) == (inp.dev(), inp.ino())
+        };
+        #[cfg(not(unix))]
+        let same = std::fs::canonicalize(output).ok() == std::fs::canonicalize(input).ok();
+        if same {
+            return Err(Error::Usage(format!(
+                "the output {} is the input {}: refusing to overwrite it (choose another -o)",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
     Ok(())
 }
 

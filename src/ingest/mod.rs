@@ -303,17 +303,90 @@ pub fn load(paths: &[PathBuf], forced: Option<Format>) -> Result<Trace> {
 }
 
 /// Reads `paths` into one trace with `opts`.
+///
+/// A forced format (`opts.format`) that finds nothing of its kind in an
+/// input with records is an error naming what was expected and what the
+/// content looks like — not an empty trace.
 pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Trace> {
     let mut inputs = Vec::with_capacity(paths.len());
+    let mut detected = Vec::with_capacity(paths.len());
     for p in paths {
         let input = Input::read_with(p, opts.salvage)?;
         let format = match opts.format {
-            Some(f) => f,
+            Some(f) => {
+                // `[]` (a poll with nothing finished) is empty in any format.
+                let empty = input.bytes.trim_ascii() == b"[]";
+                detected.push(if empty { None } else { detect(&input).ok() });
+                f
+            }
             None => detect(&input)?,
         };
         inputs.push((input, format));
     }
-    load_inputs_with(inputs, opts)
+    let trace = load_inputs_with(inputs, opts)?;
+    if let Some(forced) = opts.format {
+        check_forced(&trace, forced, &detected)?;
+    }
+    Ok(trace)
+}
+
+/// What each format reads, for errors.
+fn expects(f: Format) -> &'static str {
+    match f {
+        Format::TrtllmPerfMetrics => "TensorRT-LLM perf-metrics records",
+        Format::TrtllmIterationStats => "TensorRT-LLM iteration statistics (`iter`, `timestamp`, ...)",
+        Format::Aiperf => "aiperf per-request records (`metadata`, `metrics`)",
+        Format::VllmBench => "a vLLM bench result with per-request arrays",
+        Format::ChromeJson => "trace events (`traceEvents` or an event array)",
+    }
+}
+
+/// Fails when a forced format took records from an input but made nothing
+/// of them (slices, counters, requests, iterations or client records).
+fn check_forced(trace: &Trace, forced: Format, detected: &[Option<Format>]) -> Result<()> {
+    for src in &trace.sources {
+        // Records the importer kept although they hold nothing of its
+        // format (it warns about each) do not count.
+        let iterations = trace.iterations[src.iterations.clone()]
+            .iter()
+            .filter(|it| it.iter.is_some() || it.ts.is_some());
+        let clients = trace.client_requests[src.client_requests.clone()]
+            .iter()
+            .filter(|c| !c.metrics.is_empty() || !c.metadata.is_empty() || c.start_ns.is_some());
+        let made = src.slices.len()
+            + src.counters.len()
+            + src.requests.len()
+            + iterations.count()
+            + clients.count();
+        if made > 0 {
+            continue;
+        }
+        for &i in &src.inputs {
+            let info = &trace.provenance.inputs[i as usize];
+            let other = detected.get(i as usize).copied().flatten().filter(|&d| d != forced);
+            // An input with no records is empty in any format, unless its
+            // content is plainly another format's.
+            if info.records == 0 && other.is_none() {
+                continue;
+            }
+            let looks = match other {
+                Some(d) => format!("; its content looks like `--format {}`", d.name()),
+                None => String::new(),
+            };
+            return Err(InputError::new(
+                &info.path,
+                crate::error::Position::File,
+                format!(
+                    "--format {} found none of {} in its {} records{looks}",
+                    forced.name(),
+                    expects(forced),
+                    info.records
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Like [`load`] for inputs already in memory.

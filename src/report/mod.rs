@@ -108,7 +108,7 @@ fn request_row(r: &Request, t0: i64) -> RequestRow {
 /// Renders the report page for `trace`'s requests.
 pub fn render(trace: &Trace, stats: &Table) -> Result<String> {
     if trace.requests.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::NothingToDo(
             "the report needs per-request inputs (e.g. TensorRT-LLM perf metrics); none were given"
                 .into(),
         ));

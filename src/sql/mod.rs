@@ -196,6 +196,25 @@ impl Database {
         Ok(last.unwrap_or_default())
     }
 
+    /// The named parameters (`:name`, without the colon) the statements of
+    /// `sql` use, in order of first use.
+    pub fn parameters(&self, query: &str, sql: &str) -> Result<Vec<String>> {
+        let err = sql_err(query);
+        let mut names: Vec<String> = Vec::new();
+        let mut batch = Batch::new(&self.conn, sql);
+        while let Some(stmt) = batch.next().map_err(&err)? {
+            for i in 1..=stmt.parameter_count() {
+                if let Some(n) = stmt.parameter_name(i) {
+                    let n = n.trim_start_matches([':', '@', '$']).to_owned();
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// Warnings counted while loading the inputs (all kinds).
     pub fn warning_total(&self) -> i64 {
         self.conn

@@ -1,0 +1,128 @@
+//! Guards around the command line (issue 12, "Also"): an output that is an
+//! input is refused before anything is read; outputs get the permissions
+//! the umask gives; a forced format that finds nothing of its kind is an
+//! error, not an empty trace; unknown query parameters and valid inputs
+//! with nothing for a command get the right exit codes.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fixture, run};
+
+/// Exit code and stderr (the common runner also checks for panics).
+fn code(args: &[&str]) -> (i32, String) {
+    let (out, stderr) = common::run_env(args, &[]);
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("trace.json");
+    std::fs::copy(fixture("chrome/kineto_small.json"), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.json");
+    let hard = dir.path().join("hard.json");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    std::fs::hard_link(&input, &hard).unwrap();
+    let i = input.display().to_string();
+    for out in [&input, &link, &hard] {
+        let o = out.display().to_string();
+        for cmd in ["convert", "db"] {
+            let (c, err) = code(&[cmd, &i, "-o", &o]);
+            assert_eq!(c, 2, "{cmd} -o {o}: {err}");
+            assert!(err.contains("refusing to overwrite"), "{err}");
+        }
+    }
+    // report reads request inputs: the same guard.
+    let req = dir.path().join("agg.json");
+    std::fs::copy(fixture("trtllm/aggregated-perf_metrics.json"), &req).unwrap();
+    let r = req.display().to_string();
+    let (c, err) = code(&["report", &r, "-o", &r]);
+    assert_eq!(c, 2, "{err}");
+    assert_eq!(std::fs::read(&input).unwrap(), before, "input untouched");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read(&req).unwrap(),
+        std::fs::read(fixture("trtllm/aggregated-perf_metrics.json")).unwrap()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_get_the_permissions_the_umask_gives() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // What a plain new file gets here (mode 0666 less the umask).
+    let probe = dir.path().join("probe");
+    std::fs::File::create(&probe).unwrap();
+    let want = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let agg = fixture("trtllm/aggregated-perf_metrics.json").display().to_string();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (args, name) in [
+        (vec!["convert", &k], "t.pftrace"),
+        (vec!["db", &k], "t.sqlite"),
+        (vec!["report", &agg], "t.html"),
+    ] {
+        let out = dir.path().join(name);
+        let o = out.display().to_string();
+        let mut a = args.clone();
+        a.extend(["-o", &o]);
+        let (ok, _, err) = run(&a);
+        assert!(ok, "{err}");
+        assert_eq!(mode(&out), want, "{name}");
+    }
+}
+
+#[test]
+fn a_forced_format_that_finds_nothing_is_an_error() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let aiperf = fixture("aiperf/new-schema.jsonl").display().to_string();
+    for (forced, input, looks) in [
+        ("aiperf", &k, "chrome-json"),
+        ("trtllm-iteration-stats", &k, "chrome-json"),
+        ("chrome-json", &aiperf, "aiperf"),
+    ] {
+        let (c, err) = code(&["info", "--format", forced, input]);
+        assert_eq!(c, 1, "{forced}: {err}");
+        assert!(err.contains(&format!("--format {forced} found none of")), "{err}");
+        assert!(err.contains(&format!("looks like `--format {looks}`")), "{err}");
+        assert!(err.contains(input.as_str()), "names the file: {err}");
+    }
+    // An empty poll is empty in any format.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "[]\n").unwrap();
+    let (c, err) = code(&["info", "--format", "chrome-json", &empty.display().to_string()]);
+    assert_eq!(c, 0, "{err}");
+}
+
+#[test]
+fn an_unknown_query_parameter_is_a_usage_error_listing_the_parameters() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let (c, err) = code(&["query", "gpu-idle", &k, "--param", "topp=2"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("no parameter :topp") && err.contains(":top"), "{err}");
+    let (c, err) = code(&["query", "kernel-stats", &k, "--param", "top=2"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("it has none"), "{err}");
+    let (c, err) = code(&["query", "gpu-idle", &k, "--param", "top=1"]);
+    assert_eq!(c, 0, "{err}");
+}
+
+#[test]
+fn valid_inputs_with_nothing_for_the_command_exit_1_not_2() {
+    let iters = fixture("iter_stats/old-keys.json").display().to_string();
+    let (c, err) = code(&["stats", &iters]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("nothing to summarize"), "{err}");
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("r.html").display().to_string();
+    let (c, err) = code(&["report", &k, "-o", &o]);
+    assert_eq!(c, 1, "{err}");
+    assert!(!Path::new(&o).exists());
+}
