@@ -1,7 +1,9 @@
 -- Request latency percentiles (TensorRT-LLM perf metrics), ms: p50, p90, p95, p99, min, max, avg per metric.
 -- ttft: disaggregated = disagg_server_first_token_time - disagg_server_arrival_time (the router's view);
---       aggregated = ctx.server_first_token_time - ctx.server_arrival_time. For non-streaming requests the
---       server stamps server_first_token_time at the END of the response, so this is then the whole request.
+--       aggregated = ctx.server_first_token_time - ctx.server_arrival_time. A non-streaming request
+--       (request.non_streaming = 1: the server stamped server_first_token_time when it sent the whole response,
+--       at or after last_token_time; warning `non_streaming`) ends its TTFT at the executor's first token instead:
+--       ctx.first_token_time (the context server's when disaggregated).
 -- e2e: from the same start to last_token_time (gen side when disaggregated, else ctx); arrival stamps are
 --      the HTTP layer's, last_token_time the executor's.
 -- queue: ctx_queue segment (ctx.arrival_time -> ctx.first_scheduled_time). decode: the `decode` segment.
@@ -9,8 +11,10 @@
 -- A metric is absent for a request when a stamp is absent or the pair is reversed; count = requests with it.
 WITH m AS (
   SELECT 1 AS ord, 'ttft' AS metric,
-         CASE WHEN kind = 'disaggregated' THEN disagg_server_first_token_time - disagg_server_arrival_time
-              ELSE ctx_server_first_token_time - ctx_server_arrival_time END AS d
+         CASE WHEN non_streaming = 1 THEN ctx_first_token_time
+              WHEN kind = 'disaggregated' THEN disagg_server_first_token_time
+              ELSE ctx_server_first_token_time END
+         - CASE WHEN kind = 'disaggregated' THEN disagg_server_arrival_time ELSE ctx_server_arrival_time END AS d
   FROM request
   UNION ALL
   SELECT 2, 'e2e',

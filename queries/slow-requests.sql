@@ -1,11 +1,13 @@
 -- The :n slowest requests by TTFT (default 10) and the largest segment before the first token.
 -- ttft as in `latency` (disaggregated: router arrival -> router first token; aggregated: server arrival ->
--- server first token), ms. largest_segment: the present segment with the longest duration, `decode` excluded
+-- server first token; a non-streaming request ends it at the executor's first token), ms. largest_segment: the present segment with the longest duration, `decode` excluded
 -- (it comes after the first token); ties by segment-table order. Requests without a TTFT are left out.
 WITH r AS (
   SELECT id, label, kind,
-         CASE WHEN kind = 'disaggregated' THEN disagg_server_first_token_time - disagg_server_arrival_time
-              ELSE ctx_server_first_token_time - ctx_server_arrival_time END AS ttft
+         CASE WHEN non_streaming = 1 THEN ctx_first_token_time
+              WHEN kind = 'disaggregated' THEN disagg_server_first_token_time
+              ELSE ctx_server_first_token_time END
+         - CASE WHEN kind = 'disaggregated' THEN disagg_server_arrival_time ELSE ctx_server_arrival_time END AS ttft
   FROM request
 ),
 top AS (

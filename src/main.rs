@@ -381,6 +381,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                 &mut stdout,
                 sql::stats::render(&sections, format).as_bytes(),
             );
+            let non_streaming = db.warning_count("non_streaming");
+            if non_streaming > 0 {
+                eprintln!(
+                    "note: {non_streaming} non-streaming request(s): their server_first_token_time marks the end of \
+                     the response, so their TTFT ends at the executor's first_token_time and the segments using \
+                     that stamp are absent (absent_non_streaming)"
+                );
+            }
             let warnings = db.warning_total();
             if warnings > 0 {
                 eprintln!("warnings {warnings} (run `info` for details)");

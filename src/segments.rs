@@ -246,6 +246,9 @@ pub enum Absence {
     Zero,
     /// Both present but the end is before the start.
     Reversed,
+    /// A `server_first_token_time` of a non-streaming response (it marks
+    /// the response's end, not the first token).
+    NonStreaming,
 }
 
 impl Absence {
@@ -255,6 +258,7 @@ impl Absence {
             Absence::Null => "null",
             Absence::Zero => "zero",
             Absence::Reversed => "reversed",
+            Absence::NonStreaming => "non_streaming",
         }
     }
 }
@@ -281,6 +285,7 @@ fn absence(s: Stamp) -> Option<Absence> {
         Stamp::Missing => Some(Absence::Missing),
         Stamp::Null => Some(Absence::Null),
         Stamp::Zero => Some(Absence::Zero),
+        Stamp::NonStreaming(_) => Some(Absence::NonStreaming),
     }
 }
 
@@ -298,11 +303,16 @@ pub struct Latency {
     pub aggregated: (Field, Field),
     /// (start, end) for disaggregated requests.
     pub disaggregated: (Field, Field),
+    /// For a non-streaming request, the end to use instead (its serving
+    /// layer's first-token stamp marks the response's end).
+    pub non_streaming_end: Option<Field>,
 }
 
 /// Request latencies as the server side saw them. TTFT ends when the
-/// serving layer sent the first token (for non-streaming requests that
-/// stamp is the response end; FORMATS.md §1.7).
+/// serving layer sent the first token; for a non-streaming request that
+/// stamp is the response's end (FORMATS.md §1.7), so its TTFT ends at the
+/// executor's `first_token_time` instead (the context server's when
+/// disaggregated).
 pub const LATENCIES: &[Latency] = &[
     Latency {
         name: "ttft",
@@ -313,12 +323,14 @@ pub const LATENCIES: &[Latency] = &[
             Field::Ctx(W::ServerFirstToken),
         ),
         disaggregated: (Field::DisaggArrival, Field::DisaggFirstToken),
+        non_streaming_end: Some(Field::Ctx(W::FirstToken)),
     },
     Latency {
         name: "e2e",
         description: "End to end: server (or router) arrival until the last token.",
         aggregated: (Field::Ctx(W::ServerArrival), Field::Ctx(W::LastToken)),
         disaggregated: (Field::DisaggArrival, Field::Gen(W::LastToken)),
+        non_streaming_end: None,
     },
 ];
 
@@ -332,7 +344,10 @@ impl Latency {
 
     /// The latency of `req`, or why it is absent.
     pub fn evaluate(&self, req: &Request) -> Span {
-        let (a, b) = self.fields(req.kind);
+        let (a, mut b) = self.fields(req.kind);
+        if req.non_streaming {
+            b = self.non_streaming_end.unwrap_or(b);
+        }
         span_of(req.stamp(a), req.stamp(b))
     }
 }

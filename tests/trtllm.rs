@@ -514,3 +514,48 @@ fn requests_only_import_gives_the_same_requests_and_warnings() {
         }
     }
 }
+
+/// Issue 12 case 3: a non-streaming response stamps server_first_token_time
+/// when the whole response is sent, after last_token_time. By hand from
+/// ../shared/cases/trtllm-nonstreaming: request 1 arrives 5000.000 s, first
+/// token 5000.050 s → TTFT 50 ms; request 2 5000.010 → 5000.060 → 50 ms;
+/// e2e 2100 and 2190 ms (p50 2145); ctx_postprocessing absent for both.
+#[test]
+fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
+    let case = common::shared("cases/trtllm-nonstreaming/nonstreaming-perf_metrics.json");
+    let p = case.display().to_string();
+    let (ok, out, err) = run(&["stats", &p, "--format", "json"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("2 non-streaming request(s)"), "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let metric = |q: &str, key: &str, val: &str| -> serde_json::Value {
+        j[q].as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r[key] == val)
+            .unwrap_or_else(|| panic!("{q} {val}"))
+            .clone()
+    };
+    let ttft = metric("latency", "metric", "ttft");
+    assert_eq!((ttft["count"].as_i64(), ttft["min_ms"].as_f64(), ttft["max_ms"].as_f64()), (Some(2), Some(50.0), Some(50.0)));
+    let e2e = metric("latency", "metric", "e2e");
+    assert_eq!((e2e["min_ms"].as_f64(), e2e["p50_ms"].as_f64(), e2e["max_ms"].as_f64()), (Some(2100.0), Some(2145.0), Some(2190.0)));
+    let post = metric("segment-stats", "segment", "ctx_postprocessing");
+    assert_eq!((post["count"].as_i64(), post["absent_non_streaming"].as_i64()), (Some(0), Some(2)));
+    let decode = metric("segment-stats", "segment", "decode");
+    assert_eq!((decode["min_ms"].as_f64(), decode["max_ms"].as_f64()), (Some(2050.0), Some(2140.0)));
+    // The request table says which requests, and the stamp is not a time.
+    let (ok, out, err) = run(&[
+        "query", "--sql",
+        "SELECT id, non_streaming, ctx_server_first_token_time IS NULL AS sft_null, \
+         (SELECT count FROM warning_count WHERE kind = 'non_streaming') AS warned FROM request ORDER BY id",
+        &p, "--format", "csv",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.replace("\r\n", "\n"), "id,non_streaming,sft_null,warned\n0,1,1,2\n1,1,1,2\n");
+    // The trace draws no ctx_postprocessing; decode is there.
+    let (d, _) = convert_paths(&[p.clone()]);
+    let names: Vec<&str> = d.slices.iter().map(|s| s.name.as_str()).collect();
+    assert!(!names.contains(&"ctx_postprocessing"), "{names:?}");
+    assert_eq!(names.iter().filter(|n| **n == "decode").count(), 2);
+}

@@ -850,6 +850,42 @@ impl<'t> Builder<'t> {
                 }
             }
         }
+        // A non-streaming response: the serving layer stamps
+        // server_first_token_time when it sends the whole response, at or
+        // after the last token (FORMATS.md §1.7). Checked on the half that
+        // generates (a disaggregated context half ends at its first token).
+        let generating = match p.kind {
+            RequestKind::Aggregated => Field::Ctx as fn(WorkerField) -> Field,
+            RequestKind::Disaggregated => Field::Gen,
+        };
+        let (sft, last) = (
+            generating(WorkerField::ServerFirstToken),
+            generating(WorkerField::LastToken),
+        );
+        let mut non_streaming = false;
+        if let (Stamp::At(s), Stamp::At(l)) = (stamps[sft.index()], stamps[last.index()]) {
+            if s >= l {
+                non_streaming = true;
+                stamps[sft.index()] = Stamp::NonStreaming(s);
+                // The router answers after the server: its stamp is late too.
+                let router = Field::DisaggFirstToken.index();
+                if let Stamp::At(r) = stamps[router] {
+                    if p.kind == RequestKind::Disaggregated && r >= l {
+                        stamps[router] = Stamp::NonStreaming(r);
+                    }
+                }
+                cursor.warn(
+                    self.trace,
+                    "non_streaming",
+                    &field_path(&p, sft),
+                    format!(
+                        "{} ns after last_token_time: a non-streaming response (stamped when it was sent \
+                         whole); segments using it are absent and TTFT ends at first_token_time",
+                        s - l
+                    ),
+                );
+            }
+        }
         let mut needed: Vec<Field> = Vec::new();
         for s in segments::for_kind(p.kind) {
             for f in [s.start, s.end] {
@@ -870,7 +906,7 @@ impl<'t> Builder<'t> {
         needed.sort();
         for f in needed {
             let (kind, why) = match stamps[f.index()] {
-                Stamp::At(_) => continue,
+                Stamp::At(_) | Stamp::NonStreaming(_) => continue,
                 Stamp::Missing => (
                     "missing_timestamp",
                     "key not present; segments using it are absent",
@@ -897,6 +933,7 @@ impl<'t> Builder<'t> {
             details: Args::None,
             parent_slice: [None; 3],
             correlation,
+            non_streaming,
         };
         req.label = label_of(&p);
         for s in segments::for_kind(p.kind) {

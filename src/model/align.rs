@@ -170,7 +170,7 @@ fn shift_source(trace: &mut Trace, s: &Source, d: i64) -> Result<(), String> {
     }
     for r in &mut trace.requests[s.requests.clone()] {
         for st in r.stamps.iter_mut() {
-            if let Stamp::At(t) = st {
+            if let Stamp::At(t) | Stamp::NonStreaming(t) = st {
                 *t = add(*t)?;
             }
         }

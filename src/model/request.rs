@@ -138,9 +138,15 @@ pub enum Stamp {
     Zero,
     /// Nanoseconds in the input's clock.
     At(i64),
+    /// A `server_first_token_time` at or after `last_token_time`: the
+    /// server answered without streaming and stamped it when it sent the
+    /// whole response (FORMATS.md §1.7). Kept (ns), but it is not a
+    /// first-token time, so segments ending or starting there are absent.
+    NonStreaming(i64),
 }
 
 impl Stamp {
+    /// The time, when it is one (`At`).
     pub fn get(self) -> Option<i64> {
         match self {
             Stamp::At(t) => Some(t),
@@ -184,6 +190,8 @@ pub struct Request {
     pub parent_slice: [Option<SliceId>; 3],
     /// Shared by all slices of this request.
     pub correlation: u64,
+    /// The server answered without streaming (see [`Stamp::NonStreaming`]).
+    pub non_streaming: bool,
 }
 
 impl Request {

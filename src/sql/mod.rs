@@ -215,6 +215,17 @@ impl Database {
         Ok(names)
     }
 
+    /// Warnings of one kind counted while loading the inputs.
+    pub fn warning_count(&self, kind: &str) -> i64 {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(count), 0) FROM warning_count WHERE kind = ?1",
+                [kind],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    }
+
     /// Warnings counted while loading the inputs (all kinds).
     pub fn warning_total(&self) -> i64 {
         self.conn

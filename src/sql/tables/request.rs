@@ -1,7 +1,10 @@
 //! `request` and `request_segment` (TensorRT-LLM perf metrics).
 //!
 //! - `request`: one row per request; every timestamp is an ns column named
-//!   after its field with `.` → `_` (`ctx_arrival_time`), NULL when absent.
+//!   after its field with `.` → `_` (`ctx_arrival_time`), NULL when absent;
+//!   last, `non_streaming` (1 when the server answered without streaming:
+//!   its `server_first_token_time` column is then NULL, the stamp marking
+//!   the response's end).
 //! - `request_segment`: one row per request and applicable segment of
 //!   `crate::segments::SEGMENTS` (rows in (request, segment-table) order):
 //!   `start_ts`, `end_ts`, `dur` (ns; NULL when absent) and
@@ -52,6 +55,7 @@ impl Table for Requests {
             11..=13 => Cell::Int(r.has_side[col - 11] as i64),
             14 => Cell::Int(r.correlation as i64),
             15 => st.arg_sets().request_set(row).into(),
+            c if c == FIXED + Field::COUNT => Cell::Int(r.non_streaming as i64),
             _ => r.stamps[col - FIXED].get().into(),
         }
     }
@@ -176,6 +180,7 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     ];
     debug_assert_eq!(cols.len(), FIXED);
     cols.extend(Field::all().map(|f| int(&stamp_column(f))));
+    cols.push(int("non_streaming").not_null());
     let s = store.clone();
     let request = Lazy::new(def("request", cols), move || Box::new(Requests(s.clone())));
 
