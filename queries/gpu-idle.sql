@@ -1,5 +1,6 @@
 -- GPU idle time per device and per stream, with the largest gaps and the kernels on either side.
--- Busy = the union of the intervals of GPU work (categories 'kernel', 'gpu_memcpy', 'gpu_memset') on thread tracks:
+-- Busy = the union of the intervals of GPU work (`gpu_work`: kernels, memcpy, memset in any category spelling;
+-- profiler artifacts left out) on streams:
 -- device = process (e.g. `GPU 0`), stream = thread (e.g. `stream 7`). Overlapping work counts once; streams are
 -- never summed. Denominator: span = first start .. last end of that device's (or stream's) own work.
 -- idle_ns = span_ns - busy_ns = the sum of the gaps in the union; idle_pct = 100 * idle_ns / span_ns.
@@ -7,10 +8,9 @@
 -- row with NULL gap columns. Gap columns: gap_ts (ns, start of the gap), gap_ns, kernel_before (the work that ended
 -- last before the gap), kernel_after (the work that starts the gap's end). All times ns.
 WITH work AS (
-  SELECT id, ts, ts + dur AS end_ts, name, upid, utid,
-         process_name AS device, thread_name AS stream
-  FROM thread_slice
-  WHERE category IN ('kernel', 'gpu_memcpy', 'gpu_memset')
+  SELECT id, ts, ts + dur AS end_ts, name, upid, utid, device, stream
+  FROM gpu_work
+  WHERE utid IS NOT NULL AND artifact IS NULL
 ),
 units AS (
   SELECT 'device' AS scope, upid AS unit, device, NULL AS stream, id, ts, end_ts, name FROM work

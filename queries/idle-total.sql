@@ -1,5 +1,5 @@
 -- Sum of all gaps between consecutive kernels (the RTP-LLM profiling doc's third query, same value, O(n log n)).
--- The sum of `idle-gaps`.diff over slices with category 'kernel' or 'gpu_memcpy', all streams merged, in ns.
+-- The sum of `idle-gaps`.diff over kernels and memory copies (`gpu_work`, artifacts left out), all streams merged, in ns.
 -- Overlapping kernels on different streams contribute negative diffs, so this is NOT the GPU's idle time
 -- when more than one stream is busy; `gpu-idle` gives idle time per device and per stream.
 -- Column: total_diff_ns (ns; NULL when there are fewer than two kernels).
@@ -8,6 +8,5 @@ FROM (
   SELECT ts,
          LAG(ts) OVER (ORDER BY ts, id) AS prev_ts,
          LAG(dur) OVER (ORDER BY ts, id) AS prev_dur
-  FROM slice
-  WHERE category IN ('kernel', 'gpu_memcpy')
+  FROM gpu_work WHERE kind IN ('kernel', 'memcpy') AND artifact IS NULL
 );

@@ -1,10 +1,11 @@
 -- GPU kernel summary shaped like `nsys stats --report cuda_gpu_kern_sum`: one row per kernel name.
--- Over slices with category 'kernel' (memcpy/memset excluded, as in nsys), all devices and streams.
+-- Over kernels (`gpu_work` kind 'kernel': category 'kernel' in any spelling; memcpy/memset excluded, as in nsys;
+-- profiler artifacts left out), all devices and streams.
 -- Columns: Time (%) = share of the total kernel time; Total Time, Avg, Med (median, numpy-linear), Min, Max,
 -- StdDev (sample standard deviation, n-1; 0 for one instance) — all ns; Instances; Name.
 -- Ordered by total time, largest first (ties by name).
 WITH k AS (
-  SELECT name, dur, AVG(dur) OVER (PARTITION BY name) AS mean FROM slice WHERE category = 'kernel'
+  SELECT name, dur, AVG(dur) OVER (PARTITION BY name) AS mean FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL
 ),
 per AS (
   SELECT name, SUM(dur) AS total, COUNT(*) AS n, AVG(dur) AS avg, median(dur) AS med,

@@ -459,6 +459,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                 )));
             }
             let rows = db.run(&name, &text, &params)?;
+            // SQL that names the current Kineto spellings finds nothing in
+            // a trace that spells them otherwise: say so.
+            let lower = text.to_ascii_lowercase();
+            if rows.rows.is_empty() && lower.contains("category") && lower.contains("'kernel'") {
+                let other = db.other_gpu_categories();
+                if !other.is_empty() {
+                    let list: Vec<String> =
+                        other.iter().map(|(c, n)| format!("`{c}` ({n})")).collect();
+                    eprintln!(
+                        "note: no rows, but this trace's GPU work is categorised {}: the bundled queries \
+                         (kernel-stats, idle-gaps, gpu-idle, ...) cover every spelling through the `gpu_work` \
+                         table (`kind` = kernel / memcpy / memset)",
+                        list.join(", ")
+                    );
+                }
+            }
             // Aligned table on a terminal, CSV when piped or redirected.
             let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
                 OutputFormat::Table

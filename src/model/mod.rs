@@ -9,6 +9,7 @@
 
 pub mod align;
 pub mod client;
+pub mod gpu;
 pub mod iteration;
 pub mod layout;
 pub mod request;
@@ -347,6 +348,8 @@ pub struct Trace {
     /// per-input time alignment, see [`align`]).
     pub sources: Vec<align::Source>,
     pub warnings: Warnings,
+    /// GPU work a stream cannot have executed as recorded (see [`gpu`]).
+    pub gpu_artifacts: Vec<gpu::Artifact>,
     pub provenance: Provenance,
     /// Filled by [`layout::lay_out`].
     pub layout: Option<layout::Layout>,

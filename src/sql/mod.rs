@@ -237,11 +237,28 @@ impl Database {
             .unwrap_or(0)
     }
 
+    /// The categories GPU work carries in this trace other than the ones
+    /// the RTP-LLM doc's SQL names (`kernel`, `gpu_memcpy`), with counts.
+    pub fn other_gpu_categories(&self) -> Vec<(String, i64)> {
+        let Ok(mut st) = self.conn.prepare(
+            "SELECT category, COUNT(*) FROM gpu_work \
+             WHERE category IS NULL OR category NOT IN ('kernel', 'gpu_memcpy', 'gpu_memset') \
+             GROUP BY category ORDER BY COUNT(*) DESC",
+        ) else {
+            return Vec::new(); // a `db` file from before `gpu_work`
+        };
+        st.query_map([], |r| {
+            Ok((r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(none)".into()), r.get(1)?))
+        })
+        .map(|rows| rows.filter_map(|r| r.ok()).collect())
+        .unwrap_or_default()
+    }
+
     /// Number of slices the RTP-LLM kernel queries would look at.
     pub fn kernel_count(&self) -> i64 {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM slice WHERE category IN ('kernel', 'gpu_memcpy')",
+                "SELECT COUNT(*) FROM gpu_work WHERE kind IN ('kernel', 'memcpy')",
                 [],
                 |r| r.get(0),
             )

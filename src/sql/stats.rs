@@ -68,7 +68,7 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
             rows: db.run(b.name, b.sql, &[])?,
         });
     }
-    if count(db, "SELECT COUNT(*) FROM slice WHERE category = 'kernel'")? > 0 {
+    if count(db, "SELECT COUNT(*) FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL")? > 0 {
         let b = bundled("kernel-summary");
         out.push(Section {
             title: "GPU kernels",
@@ -78,7 +78,7 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
     }
     if count(
         db,
-        "SELECT COUNT(*) FROM slice WHERE category IN ('kernel', 'gpu_memcpy', 'gpu_memset')",
+        "SELECT COUNT(*) FROM gpu_work WHERE utid IS NOT NULL AND artifact IS NULL",
     )? > 0
     {
         let b = bundled("gpu-idle");

@@ -7,6 +7,7 @@
 //! | `track.rs` | `process`, `thread`, `track`, `thread_track`, `process_track`, `counter_track` |
 //! | `slice.rs` | `slice`, `flow`, `counter` |
 //! | `args.rs` | `args` (and the `arg_set_id` numbering) |
+//! | `gpu.rs` | `gpu_work` (kernels, memcpy, memset in any spelling; artifacts) |
 //! | `request.rs` | `request`, `request_segment` |
 //! | `client.rs` | `iteration`, `client_request`, `client_metric`, `client_metadata` |
 //! | `warning.rs` | `warning`, `warning_count` |
@@ -18,6 +19,7 @@
 
 pub mod args;
 pub mod client;
+pub mod gpu;
 pub mod request;
 pub mod slice;
 pub mod track;
@@ -84,6 +86,7 @@ pub fn all(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     v.extend(track::tables(store));
     v.extend(slice::tables(store));
     v.push(args::table(store));
+    v.push(gpu::table(store));
     v.extend(request::tables(store));
     v.extend(client::tables(store));
     v.extend(warning::tables(store));
