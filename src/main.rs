@@ -458,7 +458,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "--param {k}: query `{name}` has no parameter :{k}; {list}"
                 )));
             }
-            let rows = db.run(&name, &text, &params)?;
+            // Aligned table on a terminal, CSV when piped or redirected.
+            let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Csv
+            });
+            // CSV streams while SQLite produces the rows.
+            let mut streamed = None;
+            if format == OutputFormat::Csv {
+                let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+                streamed = db.run_csv(&name, &text, &params, &mut out)?;
+                let _ = out.flush();
+            }
+            let rows = match streamed {
+                Some(0) => sql::Rows::default(),
+                Some(_) => return Ok(()),
+                None => db.run(&name, &text, &params)?,
+            };
             // SQL that names the current Kineto spellings finds nothing in
             // a trace that spells them otherwise: say so.
             let lower = text.to_ascii_lowercase();
@@ -475,15 +492,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                 }
             }
-            // Aligned table on a terminal, CSV when piped or redirected.
-            let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
-                OutputFormat::Table
-            } else {
-                OutputFormat::Csv
-            });
-            let out = sql::render(&rows, format);
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(out.as_bytes());
+            if streamed.is_none() {
+                let out = sql::render(&rows, format);
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(out.as_bytes());
+            }
             Ok(())
         }
         Command::Queries => {

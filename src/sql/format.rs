@@ -131,6 +131,14 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// One CSV record (RFC 4180: CRLF line ends).
+pub fn csv_line(fields: impl Iterator<Item = String>) -> String {
+    let f: Vec<String> = fields.map(|s| csv_field(&s)).collect();
+    let mut line = f.join(",");
+    line.push_str("\r\n");
+    line
+}
+
 fn csv(r: &Rows) -> String {
     let mut out = String::new();
     let header: Vec<String> = r.columns.iter().map(|c| csv_field(c)).collect();

@@ -196,6 +196,48 @@ impl Database {
         Ok(last.unwrap_or_default())
     }
 
+    /// Runs `sql` and writes its rows to `out` as CSV while SQLite produces
+    /// them (a result of millions of rows is never held in memory), when
+    /// `sql` is a single statement; returns `Ok(None)` otherwise, having run
+    /// nothing (use [`Database::run`]). Returns the number of rows.
+    pub fn run_csv(
+        &self,
+        query: &str,
+        sql: &str,
+        params: &[(String, String)],
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<u64>> {
+        let err = sql_err(query);
+        // `prepare` refuses text with a second statement.
+        let Ok(mut stmt) = self.conn.prepare(sql) else {
+            return Ok(None);
+        };
+        for (k, v) in params {
+            if let Some(idx) = stmt.parameter_index(&format!(":{k}")).map_err(&err)? {
+                stmt.raw_bind_parameter(idx, parse_param(v)).map_err(&err)?;
+            }
+        }
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let n = columns.len();
+        let werr = |e: std::io::Error| Error::Sql(format!("writing the result: {e}"));
+        if n > 0 {
+            out.write_all(format::csv_line(columns.into_iter()).as_bytes())
+                .map_err(werr)?;
+        }
+        let mut rows = stmt.raw_query();
+        let mut count = 0u64;
+        while let Some(row) = rows.next().map_err(&err)? {
+            let mut fields = Vec::with_capacity(n);
+            for i in 0..n {
+                fields.push(format::text(&row.get::<_, Value>(i).map_err(&err)?));
+            }
+            out.write_all(format::csv_line(fields.into_iter()).as_bytes())
+                .map_err(werr)?;
+            count += 1;
+        }
+        Ok(Some(count))
+    }
+
     /// The named parameters (`:name`, without the colon) the statements of
     /// `sql` use, in order of first use.
     pub fn parameters(&self, query: &str, sql: &str) -> Result<Vec<String>> {
