@@ -15,6 +15,12 @@
 //! below, `tests/chrome_json.rs` and `tests/malformed.rs` parse with tiny
 //! chunks and compare, and so does the `chunked` fuzz target.
 //!
+//! [`walk_with`] also lets the caller judge what plain JSON refuses: an
+//! element serde_json rejects goes to the caller's `repair` (on the
+//! caller's thread, at a true element start only), and a text that ends
+//! between elements without the closing `]` is reported as such
+//! ([`Ended::Open`]) rather than as a fault.
+//!
 //! Memory stays bounded: workers run at most `2 × threads` chunks ahead of
 //! the caller.
 
@@ -137,18 +143,52 @@ enum End {
     Next(usize),
     /// At the array's `]` (the offset just past it).
     Close(usize),
+    /// At the end of the text between two elements (after `[`, after an
+    /// element, or after its `,`): the array is not closed. The fault is
+    /// the one a plain walk reports there.
+    Open(JsonFault),
     Fault(JsonFault),
+    /// serde_json refused the element at `start` and `run` was not to
+    /// try `repair` (a worker's chunk, whose start may not be an
+    /// element's: the caller repairs once it trusts the chunk).
+    Refused {
+        start: usize,
+        fault: JsonFault,
+    },
+}
+
+/// How a walk that did not stop ended (see [`walk_with`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// At the closing `]`; the offset just past it.
+    Closed(usize),
+    /// The text ends between two elements without the closing `]` (after
+    /// `[`, after an element, or after an element's `,`, then only
+    /// whitespace). The fault says where, as [`walk`] reports it.
+    Open(JsonFault),
+}
+
+/// What [`walk_with`]'s `repair` made of an element serde_json refused.
+pub enum Repair<U> {
+    /// Nothing: the fault stands.
+    Keep,
+    /// A better-worded fault for the element.
+    Fault(JsonFault),
+    /// The element after all, and the offset just past it.
+    Element(U, usize),
 }
 
 /// Parses elements from `pos` (an element's start, or just past `[` when
 /// `first`) until an element starts at or past `limit`, handing each to
 /// `push`. Separators are checked the way serde_json checks a sequence.
+#[allow(clippy::too_many_arguments)]
 fn run<'a, T, U, E>(
     text: &'a str,
     mut pos: usize,
     first: bool,
     limit: usize,
     prepare: &(impl Fn(T) -> U + Sync),
+    repair: Option<&(impl Fn(&'a str, usize, &JsonFault) -> Repair<U> + Sync)>,
     push: &mut impl FnMut(U) -> Result<(), E>,
 ) -> Result<End, E>
 where
@@ -158,7 +198,7 @@ where
     if first {
         pos = skip_ws(body, pos);
         match body.get(pos) {
-            None => return Ok(End::Fault(eof(body, "a list"))),
+            None => return Ok(End::Open(eof(body, "a list"))),
             Some(b']') => return Ok(End::Close(pos + 1)),
             Some(_) => {}
         }
@@ -167,39 +207,70 @@ where
         if pos >= limit {
             return Ok(End::Next(pos));
         }
-        let (v, end) = match value::<T>(text, pos) {
-            Ok(x) => x,
-            Err(f) => return Ok(End::Fault(f)),
+        let (u, end) = match value::<T>(text, pos) {
+            Ok((v, end)) => (prepare(v), end),
+            Err(fault) => match repair {
+                None => return Ok(End::Refused { start: pos, fault }),
+                Some(repair) => match repair(text, pos, &fault) {
+                    Repair::Keep => return Ok(End::Fault(fault)),
+                    Repair::Fault(g) => return Ok(End::Fault(g)),
+                    Repair::Element(u, end) => (u, end),
+                },
+            },
         };
-        push(prepare(v))?;
-        pos = skip_ws(body, end);
-        match body.get(pos) {
-            Some(b',') => {
-                pos = skip_ws(body, pos + 1);
-                match body.get(pos) {
-                    Some(b']') => {
-                        return Ok(End::Fault(fault_at(
-                            body,
-                            pos,
-                            Category::Syntax,
-                            "trailing comma",
-                        )))
-                    }
-                    None => return Ok(End::Fault(eof(body, "a value"))),
-                    Some(_) => {}
-                }
-            }
-            Some(b']') => return Ok(End::Close(pos + 1)),
-            None => return Ok(End::Fault(eof(body, "a list"))),
-            Some(_) => {
-                return Ok(End::Fault(fault_at(
+        push(u)?;
+        pos = match separator(body, end) {
+            Ok(next) => next,
+            Err(end) => return Ok(end),
+        };
+    }
+}
+
+/// After an element ending at `end`: the next element's start, or how the
+/// array ends there. Checked the way serde_json checks a sequence.
+fn separator(body: &[u8], end: usize) -> Result<usize, End> {
+    let pos = skip_ws(body, end);
+    match body.get(pos) {
+        Some(b',') => {
+            let pos = skip_ws(body, pos + 1);
+            match body.get(pos) {
+                Some(b']') => Err(End::Fault(fault_at(
                     body,
                     pos,
                     Category::Syntax,
-                    "expected `,` or `]`",
-                )))
+                    "trailing comma",
+                ))),
+                None => Err(End::Open(eof(body, "a value"))),
+                Some(_) => Ok(pos),
             }
         }
+        Some(b']') => Err(End::Close(pos + 1)),
+        None => Err(End::Open(eof(body, "a list"))),
+        Some(_) => Err(End::Fault(fault_at(
+            body,
+            pos,
+            Category::Syntax,
+            "expected `,` or `]`",
+        ))),
+    }
+}
+
+/// Goes on after an element that ends at `after` (separator included),
+/// as [`run`] would have, on the caller's thread.
+fn run_after<'a, T, U, E>(
+    text: &'a str,
+    after: usize,
+    limit: usize,
+    prepare: &(impl Fn(T) -> U + Sync),
+    repair: &(impl Fn(&'a str, usize, &JsonFault) -> Repair<U> + Sync),
+    push: &mut impl FnMut(U) -> Result<(), E>,
+) -> Result<End, E>
+where
+    T: Deserialize<'a>,
+{
+    match separator(text.as_bytes(), after) {
+        Ok(next) => run(text, next, false, limit, prepare, Some(repair), push),
+        Err(end) => Ok(end),
     }
 }
 
@@ -247,8 +318,37 @@ pub fn walk<'a, T, U, E>(
     open: usize,
     opts: &Options,
     prepare: impl Fn(T) -> U + Sync,
-    mut sink: impl FnMut(U) -> Result<(), E>,
+    sink: impl FnMut(U) -> Result<(), E>,
 ) -> Result<usize, Stop<E>>
+where
+    T: Deserialize<'a>,
+    U: Send,
+{
+    match walk_with(text, open, opts, prepare, |_, _, _| Repair::Keep, sink)? {
+        Ended::Closed(end) => Ok(end),
+        Ended::Open(fault) => Err(Stop::Fault(fault)),
+    }
+}
+
+/// [`walk`], with two more outcomes for the caller to judge:
+///
+/// - an element serde_json refuses goes to `repair(text, start, fault)`,
+///   which may word the fault better or still produce the element (its
+///   `U` and the offset past it). It must be a function of the text
+///   alone, so that the chunk size and thread count still change nothing.
+///   It runs on the caller's thread and only at true element starts (never
+///   at a chunk start that was only guessed), so it may scan the element;
+/// - a text that ends between elements, without the closing `]`, ends the
+///   walk with [`Ended::Open`] (after every element was handed to `sink`)
+///   instead of a fault.
+pub fn walk_with<'a, T, U, E>(
+    text: &'a str,
+    open: usize,
+    opts: &Options,
+    prepare: impl Fn(T) -> U + Sync,
+    repair: impl Fn(&'a str, usize, &JsonFault) -> Repair<U> + Sync,
+    mut sink: impl FnMut(U) -> Result<(), E>,
+) -> Result<Ended, Stop<E>>
 where
     T: Deserialize<'a>,
     U: Send,
@@ -256,12 +356,23 @@ where
     let body = text.as_bytes();
     let cuts = cuts(body, open, opts.chunk_bytes.max(1));
     let finish = |end: End| match end {
-        End::Close(p) => Ok(p),
+        End::Close(p) => Ok(Ended::Closed(p)),
+        End::Open(f) => Ok(Ended::Open(f)),
         End::Fault(f) => Err(Stop::Fault(f)),
         End::Next(_) => unreachable!("the last chunk has no limit"),
+        End::Refused { .. } => unreachable!("repaired by the caller"),
     };
     if opts.threads <= 1 || cuts.is_empty() {
-        let end = run(text, open + 1, true, usize::MAX, &prepare, &mut sink).map_err(Stop::Sink)?;
+        let end = run(
+            text,
+            open + 1,
+            true,
+            usize::MAX,
+            &prepare,
+            Some(&repair),
+            &mut sink,
+        )
+        .map_err(Stop::Sink)?;
         return finish(end);
     }
     let chunks = cuts.len() + 1;
@@ -286,6 +397,7 @@ where
         for _ in 0..opts.threads {
             let tx = tx.clone();
             let (schedule, wake, prepare, pool) = (&schedule, &wake, &prepare, &pool);
+            let no_repair: Option<&fn(&'a str, usize, &JsonFault) -> Repair<U>> = None;
             scope.spawn(move || loop {
                 let k = {
                     let mut s = schedule.lock().unwrap();
@@ -299,10 +411,18 @@ where
                     s.next - 1
                 };
                 let mut items = pool.lock().unwrap().pop().unwrap_or_default();
-                let end = run(text, start(k), k == 0, limit(k), prepare, &mut |u| {
-                    items.push(u);
-                    Ok::<(), ()>(())
-                })
+                let end = run(
+                    text,
+                    start(k),
+                    k == 0,
+                    limit(k),
+                    prepare,
+                    no_repair,
+                    &mut |u| {
+                        items.push(u);
+                        Ok::<(), ()>(())
+                    },
+                )
                 .unwrap_or_else(|()| unreachable!());
                 if tx.send((k, items, end)).is_err() {
                     return;
@@ -334,13 +454,42 @@ where
                 // The guessed start was not an element's: parse from where
                 // the previous chunk really stopped.
                 drop(items);
-                match run(text, at, false, limit(k), &prepare, &mut sink) {
+                match run(
+                    text,
+                    at,
+                    false,
+                    limit(k),
+                    &prepare,
+                    Some(&repair),
+                    &mut sink,
+                ) {
                     Ok(end) => end,
                     Err(e) => {
                         stop_workers();
                         return Err(Stop::Sink(e));
                     }
                 }
+            };
+            // A worker met an element serde_json refused, at a start the
+            // caller now trusts: repair it here and parse on from it.
+            let end = match end {
+                End::Refused { start, fault } => match repair(text, start, &fault) {
+                    Repair::Keep => End::Fault(fault),
+                    Repair::Fault(g) => End::Fault(g),
+                    Repair::Element(u, after) => {
+                        let more = sink(u).and_then(|()| {
+                            run_after(text, after, limit(k), &prepare, &repair, &mut sink)
+                        });
+                        match more {
+                            Ok(end) => end,
+                            Err(e) => {
+                                stop_workers();
+                                return Err(Stop::Sink(e));
+                            }
+                        }
+                    }
+                },
+                end => end,
             };
             match end {
                 End::Next(p) => at = p,
@@ -424,6 +573,122 @@ mod tests {
         assert_eq!(
             all(texts[6], 1, 2),
             Err("1:22: EOF while parsing a value".into())
+        );
+    }
+
+    /// `walk_with` over `body` with a repair that takes a bare `x` for
+    /// an element and words the fault at a bare `y` its own way.
+    fn all_with(body: &str, chunk: usize, threads: usize) -> (Vec<&str>, Result<Ended, String>) {
+        let mut out = Vec::new();
+        let open = body.find('[').unwrap();
+        let opts = Options {
+            chunk_bytes: chunk,
+            threads,
+        };
+        let r = walk_with(
+            body,
+            open,
+            &opts,
+            |v: &'_ RawValue| v.get(),
+            |text: &str, start, f: &JsonFault| match text.as_bytes()[start] {
+                b'x' => Repair::Element(&text[start..start + 1], start + 1),
+                b'y' => Repair::Fault(JsonFault {
+                    message: format!("not a y ({})", f.message),
+                    ..f.clone()
+                }),
+                _ => Repair::Keep,
+            },
+            |s| {
+                out.push(s);
+                Ok::<(), ()>(())
+            },
+        )
+        .map_err(|e| match e {
+            Stop::Fault(f) => format!("{}:{}: {}", f.line, f.column, f.message),
+            Stop::Sink(()) => "sink".into(),
+        });
+        (out, r)
+    }
+
+    #[test]
+    fn an_array_left_open_between_elements_ends_without_a_fault() {
+        let open = |text: &str| -> (usize, String) {
+            let (items, r) = all_with(text, usize::MAX / 4, 1);
+            match r {
+                Ok(Ended::Open(f)) => (
+                    items.len(),
+                    format!("{}:{}: {}", f.line, f.column, f.message),
+                ),
+                other => panic!("{text}: {other:?}"),
+            }
+        };
+        assert_eq!(open("["), (0, "1:1: EOF while parsing a list".into()));
+        assert_eq!(
+            open("[{\"a\":1}"),
+            (1, "1:8: EOF while parsing a list".into())
+        );
+        assert_eq!(
+            open("[{\"a\":1},\n"),
+            (1, "2:0: EOF while parsing a value".into())
+        );
+        assert_eq!(
+            open("[{\"a\":1}, {\"a\":2} \n\n"),
+            (2, "3:0: EOF while parsing a list".into())
+        );
+        // A cut inside an element is no open array.
+        let (_, r) = all_with("[{\"a\":1},{\"a\"", usize::MAX / 4, 1);
+        assert_eq!(r, Err("1:13: EOF while parsing an object".into()));
+        // `walk` reports an open array as the fault it always did.
+        assert_eq!(
+            all("[{\"a\":1},\n", 4, 2),
+            Err("2:0: EOF while parsing a value".into())
+        );
+    }
+
+    #[test]
+    fn repaired_elements_and_faults_do_not_depend_on_chunks() {
+        let texts = [
+            r#"[{"a":1}, x, {"b":"}, x, {"}, x ,{"c":3}]"#,
+            r#"[x,x,x"#,
+            r#"[{"a":1},x,{"b":2}, y, {"c":3}]"#,
+            r#"[{"a":1},x,{"b":2}, z, {"c":3}]"#,
+            r#"[{"a":1},{"b":[x]}]"#,
+        ];
+        for text in texts {
+            let one = all_with(text, usize::MAX / 4, 1);
+            for chunk in 1..text.len() + 2 {
+                for threads in [1, 2, 3] {
+                    assert_eq!(all_with(text, chunk, threads), one, "{text} chunk {chunk}");
+                }
+            }
+        }
+        let (items, r) = all_with(texts[0], 1, 2);
+        assert_eq!(
+            items,
+            [r#"{"a":1}"#, "x", r#"{"b":"}, x, {"}"#, "x", r#"{"c":3}"#]
+        );
+        assert_eq!(r, Ok(Ended::Closed(texts[0].len())));
+        assert_eq!(
+            all_with(texts[1], 1, 2).1,
+            Ok(Ended::Open(JsonFault::at(
+                texts[1].as_bytes(),
+                6,
+                Category::Eof,
+                "EOF while parsing a list"
+            )))
+        );
+        assert_eq!(
+            all_with(texts[2], 1, 2).1,
+            Err("1:21: not a y (expected value)".into())
+        );
+        assert_eq!(
+            all_with(texts[3], 1, 2).1,
+            Err("1:21: expected value".into())
+        );
+        // Only elements of the array itself go to `repair`.
+        assert_eq!(
+            all_with(texts[4], 1, 2).1,
+            Err("1:16: expected value".into())
         );
     }
 
