@@ -148,12 +148,16 @@ fn kineto_small_fixture() {
 fn quirks_fixture() {
     let (d, stderr) = convert_path(&fixture("chrome/quirks.json"));
     let slices = input_slices(&d);
-    // 5 X (Trace, neg, zero, cudaLaunchKernel, legacy_kernel); the unmatched
-    // E and the never-ending B are warnings, not slices.
-    assert_eq!(slices.len(), 5);
+    // 5 X (Trace, neg, zero, cudaLaunchKernel, legacy_kernel) and the
+    // never-ending B, kept as unfinished; the unmatched E is a warning.
+    assert_eq!(slices.len(), 6);
     assert!(stderr.contains("unmatched_end"), "{stderr}");
     assert!(stderr.contains("unmatched_begin"), "{stderr}");
     let one = |name: &str| -> &DSlice { slices.iter().find(|s| s.name == name).unwrap() };
+    // Nothing later on its thread: it ends where it starts.
+    let never = one("never_ends");
+    assert_eq!((never.ts, never.dur), (1_712_195_495_505_600_000, 0));
+    assert_eq!(never.args["unfinished"], Val::Bool(true));
 
     // Absolute epoch µs with 3 decimals: exact ns (f64 would give …543232).
     let span = one("PyTorch Profiler (0)");

@@ -124,11 +124,48 @@ fn cases() -> Vec<Case> {
             &[],
             Error(1, "line 1, column 135: the JSON ends early (EOF while parsing a string); the file looks truncated; 2 complete records precede the cut (--salvage keeps them)"),
         ),
+        // What follows a complete events array never costs the events.
         case(
-            "traceEvents object cut after the array, salvaged",
+            "traceEvents object cut after the array",
+            format!("{{\"traceEvents\":[{X}],\"deviceProperties\":[{{\"id\":0,"),
+            &[],
+            Warn("broken_tail", 1),
+        ),
+        case(
+            "traceEvents object cut after the array, --salvage has nothing to add",
             format!("{{\"traceEvents\":[{X}],\"deviceProperties\":[{{\"id\":0,"),
             &["--salvage"],
-            Warn("truncated_input", 1),
+            Warn("truncated_input", 0),
+        ),
+        case(
+            "traceEvents object without its closing brace",
+            format!("{{\"traceEvents\":[{X}]\n"),
+            &[],
+            Warn("broken_tail", 1),
+        ),
+        case(
+            "traceEvents object, broken after the array",
+            format!("{{\"traceEvents\":[{X}] \"x\": 1}}"),
+            &[],
+            Warn("broken_tail", 1),
+        ),
+        case(
+            "event array without its closing bracket (the Array Format allows it)",
+            format!("[{X},\n{X}\n"),
+            &[],
+            Warn("unclosed_array", 1),
+        ),
+        case(
+            "event array without its closing bracket, after a comma",
+            format!("[{X},\n{X},\n"),
+            &[],
+            Warn("unclosed_array", 1),
+        ),
+        case(
+            "traceEvents array without its closing bracket: a cut",
+            format!("{{\"traceEvents\":[{X},\n"),
+            &[],
+            Error(1, "line 2, column 0: the JSON ends early (EOF while parsing a value); the file looks truncated; 1 complete record precedes the cut (--salvage keeps it)"),
         ),
         case(
             "perf-metrics JSONL, last line cut",
@@ -184,6 +221,54 @@ fn cases() -> Vec<Case> {
             chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":-Infinity,"pid":1,"tid":1}"#),
             &[],
             Error(1, "line 2, column 36: field `traceEvents[1]`: `-Infinity` is not a JSON number (Python's json.dumps writes it for float('inf')); write null or a string instead"),
+        ),
+        case(
+            "nan (C printf) in ts",
+            chrome2(r#"{"ph":"X","name":"b","ts":nan,"dur":1,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "line 2, column 28: field `traceEvents[1]`: `nan` in `ts` is not a number (a NaN, as C's printf (`nan`, `-nan`) or Python's json module (`NaN`) writes it); a time must be a finite number"),
+        ),
+        case(
+            "-inf (C printf) in dur",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":-inf,"pid":1,"tid":1}"#),
+            &[],
+            Error(1, "line 2, column 36: field `traceEvents[1]`: `-inf` in `dur` is not a number (an infinity, as C's printf (`inf`, `-inf`) or Python's json module (`Infinity`) writes it); a time must be a finite number"),
+        ),
+        case(
+            "inf in a pid",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":1,"pid":inf,"tid":1}"#),
+            &[],
+            Error(1, "line 2, column 43: field `traceEvents[1]`: `inf` in `pid` is not a number (an infinity, as C's printf (`inf`, `-inf`) or Python's json module (`Infinity`) writes it); an id must be a finite number"),
+        ),
+        case(
+            "non-finite numbers in args: kept as null, warned",
+            chrome2(r#"{"ph":"X","name":"b","ts":1,"dur":1,"pid":1,"tid":1,"args":{"a":nan,"b":-Infinity,"c":[inf]}}"#),
+            &[],
+            Warn("non_finite_number", 3),
+        ),
+        case(
+            "non-finite number in top-level metadata",
+            format!("{{\"deviceProperties\":[{{\"bw\":inf}}],\"traceEvents\":[{X}]}}"),
+            &[],
+            Warn("non_finite_number", 1),
+        ),
+        case(
+            "nan in baseTimeNanoseconds",
+            format!("{{\"baseTimeNanoseconds\":nan,\"traceEvents\":[{X}]}}"),
+            &[],
+            Error(1, "field `baseTimeNanoseconds`: `nan` is not a number (a NaN, as C's printf (`nan`, `-nan`) or Python's json module (`NaN`) writes it); a time must be a finite number"),
+        ),
+        case(
+            "non-finite number in args of an event cut at the end",
+            format!("[{X},\n{{\"ph\":\"X\",\"args\":{{\"a\":nan}},\"ts\":1,\"du"),
+            &["--salvage"],
+            Warn("truncated_input", 1),
+        ),
+        case(
+            "non-finite number and another syntax error in one event",
+            chrome2(r#"{"ph":"X","args":{"a":nan},"ts":1,"dur":1,"pid":1 "tid":1}"#),
+            &[],
+            Error(1, "line 2, column 51: field `traceEvents[1]`: expected `,` or `}`"),
         ),
         case(
             "NaN in perf-metrics JSONL",
@@ -340,10 +425,10 @@ fn cases() -> Vec<Case> {
             Error(1, "field `latencies`: has 1 entries but `ttfts` has 2"),
         ),
         case(
-            "trailing garbage",
+            "trailing garbage after the event array",
             format!("[{X}] garbage"),
             &[],
-            Error(1, "line 1, column 56: trailing characters"),
+            Warn("broken_tail", 1),
         ),
         case(
             "trailing comma",

@@ -16,8 +16,13 @@
 //! to that base). Old traces without a base already carry absolute epoch µs,
 //! which become epoch ns. Other producers keep whatever clock their `ts` is in.
 //!
-//! **Phases.** `X` → span; `B`/`E` → span, matched per (pid, tid) as a stack
-//! (the `E`'s own args are ignored); `i`/`I` → instant on the thread (`s` =
+//! **Phases.** `X` → span; `B`/`E` → span, matched per (pid, tid): an `E`
+//! that gives a `name` (and/or `cat`) closes the innermost open `B` with
+//! that name (and category), else the innermost open `B`; the `E`'s args
+//! merge into the slice's (the `E`'s value wins on a shared key). A `B`
+//! that never ends is kept, up to the latest event on its thread (so its
+//! `dur` is never negative), with the arg `unfinished: true` and a warning
+//! naming it. `i`/`I` → instant on the thread (`s` =
 //! `t` or absent), the process (`p`) or a top-level `global` track (`g`);
 //! `C` → one counter track per (pid, name, series key), named `name` when the
 //! name has a single series in the file, else `name key`; `M` → names, labels
@@ -45,7 +50,28 @@
 //! `s`, `t` and `f` with `bp:"e"` bind to the innermost slice enclosing `ts`
 //! (latest start, `start <= ts <= end`); `f` without `bp:"e"` binds to the
 //! first slice starting at or after `ts` (falling back to the enclosing one).
+//! Flows v2 (`bind_id` with `flow_out` / `flow_in` on a slice event)
+//! bind to that event's own slice (a `B`'s when its `E` closes it) and
+//! chain the same way, grouped by `bind_id` (integers and `0x` hex strings
+//! as numbers, so `"0x10"` is `16`; other strings as written).
 //! Ends that find no partner or no slice are counted warnings.
+//!
+//! **Non-finite numbers** (`nan`, `-nan`, `inf`, `-inf` as C's printf writes
+//! them, Python's `NaN`, `Infinity`, `-Infinity`), which JSON lacks: in
+//! `args`, a counter value or a field the importer ignores, the value
+//! becomes `null` (no annotation, no counter sample) and each is a
+//! `non_finite_number` warning naming event and field; in `ts`, `dur`,
+//! `pid`, `tid`, `id`, `bind_id` or `baseTimeNanoseconds` it is an error
+//! naming the token. serde_json refuses such an event; [`repair`] reads it
+//! again with the tokens made null.
+//!
+//! **The end of the file.** Nothing after a complete events array costs
+//! the events: a bare array may end without its `]` (with or without a
+//! trailing comma; the JSON Array Format allows it) — an `unclosed_array`
+//! warning; a cut, broken JSON or trailing text after the complete array
+//! (or after the complete `traceEvents` array in the object form) is a
+//! `broken_tail` warning saying what was wrong. A `traceEvents` array that
+//! is itself cut is a truncated input (`--salvage`).
 //!
 //! Problems that make an event unusable (a `ts` that is not a number, a
 //! missing `dur` on `X`) are errors naming file, event index and field;
@@ -96,6 +122,14 @@ struct RawEvent<'a> {
     bp: Option<Str<'a>>,
     #[serde(borrow, default)]
     s: Option<Str<'a>>,
+    /// Flow events v2: the flow id, and whether this slice starts
+    /// (`flow_out`) or ends (`flow_in`) a flow of that id.
+    #[serde(borrow, default)]
+    bind_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    flow_in: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    flow_out: Option<&'a RawValue>,
 }
 
 /// A pid or tid as written: a JSON integer or any other JSON text.
@@ -142,10 +176,18 @@ struct Event<'a> {
     /// ns, or why not (`missing`, out of range...).
     ts: Stamp,
     dur: Stamp,
-    args: Option<&'a RawValue>,
+    /// The `args` JSON text: borrowed from the input, or owned when made
+    /// here (non-finite numbers made null).
+    args: Option<Cow<'a, str>>,
     /// How deep `args` nests, when deeper than [`crate::json::MAX_DEPTH`].
     args_depth: Option<usize>,
     id: Option<&'a RawValue>,
+    /// Flow v2 (`bind_id` with `flow_in` / `flow_out`).
+    bind_id: Option<&'a RawValue>,
+    flow_in: bool,
+    flow_out: bool,
+    /// Non-finite numbers made null (see [`repair`]); rare.
+    non_finite: Option<Box<[(String, &'a str)]>>,
     /// `"bp": "e"`: a flow end binds to the enclosing slice.
     bind_enclosing: bool,
     /// Instant scope (`s`): `g`, `p`, or the thread.
@@ -192,12 +234,19 @@ fn plain_name(text: &str) -> bool {
     text.len() <= MAX_NAME_BYTES && !text.contains(bad_char)
 }
 
+/// How deep an `args` text nests, when deeper than [`crate::json::MAX_DEPTH`].
+fn args_depth(text: Option<&str>) -> Option<usize> {
+    text.filter(|t| t.starts_with('{'))
+        .and_then(|t| crate::json::deeper_than(t, crate::json::MAX_DEPTH))
+}
+
+/// A JSON `true` (anything else, absent included, is false).
+fn is_true(v: Option<&RawValue>) -> bool {
+    v.is_some_and(|v| v.get() == "true")
+}
+
 fn prepare(ev: RawEvent<'_>) -> Event<'_> {
-    let args_depth = ev
-        .args
-        .map(RawValue::get)
-        .filter(|t| t.starts_with('{'))
-        .and_then(|t| crate::json::deeper_than(t, crate::json::MAX_DEPTH));
+    let args_depth = args_depth(ev.args.map(RawValue::get));
     Event {
         pid: raw_id(ev.pid),
         tid: raw_id(ev.tid),
@@ -219,9 +268,124 @@ fn prepare(ev: RawEvent<'_>) -> Event<'_> {
         ph: ev.ph.map(|s| s.0),
         name: ev.name.map(|s| s.0),
         cat: ev.cat.map(|s| s.0),
-        args: ev.args,
+        args: ev.args.map(|a| Cow::Borrowed(a.get())),
         id: ev.id,
+        bind_id: ev.bind_id,
+        flow_in: is_true(ev.flow_in),
+        flow_out: is_true(ev.flow_out),
+        non_finite: None,
     }
+}
+
+/// Fields whose non-finite number is an error rather than a null: the
+/// event's times and identities.
+const NEEDS_FINITE: &[&str] = &["ts", "dur", "pid", "tid", "id", "bind_id"];
+
+/// The first name of a path (`args` of `args.x[1]`).
+fn path_root(path: &str) -> &str {
+    let end = path.find(['.', '[']).unwrap_or(path.len());
+    &path[..end]
+}
+
+/// The fault serde_json met parsing a sanitized text (its own positions),
+/// positioned in the whole input.
+fn fault_back(text: &str, san: &crate::json::Sanitized, e: &serde_json::Error) -> JsonFault {
+    let index = if e.line() == 0 {
+        0
+    } else {
+        crate::error::offset_of(&san.text, e.line(), e.column() + 1)
+    };
+    JsonFault::at(
+        text.as_bytes(),
+        san.original(index),
+        e.classify(),
+        crate::error::strip_position(e),
+    )
+}
+
+/// An event serde_json refused because it holds numbers JSON cannot
+/// (`nan`, `-inf`, `NaN`, `Infinity`...: see
+/// [`crate::json::is_non_finite`]): read again with them made null, each
+/// to be warned about, unless one is a time or id ([`NEEDS_FINITE`]),
+/// which is an error naming it. A function of the text at `start` alone,
+/// as [`chunked::walk_with`] requires.
+fn repair<'a>(text: &'a str, start: usize, fault: &JsonFault) -> chunked::Repair<Event<'a>> {
+    use chunked::Repair;
+    if fault.category != Category::Syntax {
+        return Repair::Keep;
+    }
+    let Some(san) = crate::json::non_finite(text, start) else {
+        return Repair::Keep;
+    };
+    let raw: RawEvent = match serde_json::from_str(&san.text) {
+        Ok(r) => r,
+        // Broken or cut elsewhere too: that fault, in the input's terms.
+        Err(e) => return Repair::Fault(fault_back(text, &san, &e)),
+    };
+    let Some(end) = san.end else {
+        return Repair::Keep;
+    };
+    if let Some((k, t)) = san
+        .tokens
+        .iter()
+        .enumerate()
+        .find(|(_, t)| NEEDS_FINITE.contains(&path_root(&t.path)))
+    {
+        let mut f = chunked::fault_at(
+            text.as_bytes(),
+            t.at,
+            Category::Syntax,
+            &format!(
+                "`{}` in `{}` is not a number ({}); {} must be a finite number",
+                t.token,
+                t.path,
+                crate::json::non_finite_kind(t.token),
+                match path_root(&t.path) {
+                    "ts" | "dur" => "a time",
+                    _ => "an id",
+                }
+            ),
+        );
+        if k == 0 {
+            // Where serde_json stopped (the same token).
+            (f.line, f.column) = (fault.line, fault.column);
+        }
+        return Repair::Fault(f);
+    }
+    // The values back in the input's own text (they hold no token).
+    let back = |v: Option<&RawValue>| -> Option<&'a RawValue> {
+        let v = v?.get();
+        let from = v.as_ptr() as usize - san.text.as_ptr() as usize;
+        let (a, b) = (san.original(from), san.original(from + v.len()));
+        serde_json::from_str(text.get(a..b)?).ok()
+    };
+    let owned = |s: Option<Str>| s.map(|s| Str(Cow::Owned(s.0.into_owned())));
+    let args_fixed = san.tokens.iter().any(|t| path_root(&t.path) == "args");
+    let patched_args = args_fixed
+        .then(|| raw.args.map(|a| a.get().to_owned()))
+        .flatten();
+    let mut ev = prepare(RawEvent {
+        ph: owned(raw.ph),
+        name: owned(raw.name),
+        cat: owned(raw.cat),
+        pid: back(raw.pid),
+        tid: back(raw.tid),
+        ts: back(raw.ts),
+        dur: back(raw.dur),
+        args: if args_fixed { None } else { back(raw.args) },
+        id: back(raw.id),
+        bp: owned(raw.bp),
+        s: owned(raw.s),
+        bind_id: back(raw.bind_id),
+        flow_in: back(raw.flow_in),
+        flow_out: back(raw.flow_out),
+    });
+    if let Some(a) = patched_args {
+        ev.args_depth = args_depth(Some(&a));
+        ev.args = Some(Cow::Owned(a));
+    }
+    ev.non_finite = Some(san.tokens.into_iter().map(|t| (t.path, t.token)).collect());
+    Repair::Element(ev, end)
 }
 
 #[derive(Default)]
@@ -261,14 +425,61 @@ enum FlowPhase {
 }
 
 struct FlowEnd {
-    /// Index of its (`cat`, `id`) group, numbered in order of first sight.
+    /// Index of its group (v1: `cat` and `id`; v2: `bind_id`), numbered in
+    /// order of first sight.
     group: u32,
     phase: FlowPhase,
-    /// Index in `Importer::threads`.
-    thread: u32,
+    target: Target,
     ts: i64,
-    enclosing: bool,
     index: u64,
+}
+
+/// The slice a flow end binds to.
+enum Target {
+    /// v1 (`s`/`t`/`f`): found by time on a thread (index in
+    /// `Importer::threads`), the enclosing slice or the next one.
+    Thread { thread: u32, enclosing: bool },
+    /// v2: the event's own slice, or `None` when it was not kept.
+    Slice(Option<SliceId>),
+}
+
+/// A flow group's key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum FlowKey<'a> {
+    /// `cat` and the `id` text.
+    V1(Option<StrId>, &'a str),
+    /// `bind_id`: an integer, or a `0x` hex string, as a number; other
+    /// text as written.
+    V2Num(u64),
+    V2Text(&'a str),
+}
+
+fn flow_v2_key(id: &RawValue) -> FlowKey<'_> {
+    let t = id.get();
+    if let Ok(n) = t.parse::<u64>() {
+        return FlowKey::V2Num(n);
+    }
+    let inner = t.strip_prefix('"').and_then(|x| x.strip_suffix('"'));
+    if let Some(hex) = inner.and_then(|x| x.strip_prefix("0x").or_else(|| x.strip_prefix("0X"))) {
+        if let Ok(n) = u64::from_str_radix(hex, 16) {
+            return FlowKey::V2Num(n);
+        }
+    }
+    FlowKey::V2Text(t)
+}
+
+/// A `B` waiting for its `E`.
+struct Open<'a> {
+    ts: i64,
+    name: StrId,
+    /// The `B` has a (non-empty) name.
+    named: bool,
+    cat: Option<StrId>,
+    args: Option<Cow<'a, str>>,
+    args_depth: Option<usize>,
+    index: u64,
+    /// Flow v2 ends on this slice: (group, phase).
+    flows: Vec<(u32, FlowPhase)>,
 }
 
 /// State of one input's import.
@@ -278,6 +489,7 @@ struct Importer<'a, 't> {
     input: u32,
     blob: u32,
     base_ptr: usize,
+    base_len: usize,
     processes: Vec<Process<'a>>,
     process_ix: FxHashMap<RawId<'a>, usize>,
     threads: Vec<Thread<'a>>,
@@ -289,11 +501,17 @@ struct Importer<'a, 't> {
     /// Perfetto pids taken by earlier inputs.
     used_pids: FxHashSet<i32>,
     thread_ix: FxHashMap<(RawId<'a>, RawId<'a>), usize>,
-    /// Open `B` slices per thread: (ts, name, cat, args, event index).
-    open: FxHashMap<usize, Vec<(i64, StrId, Option<StrId>, Args)>>,
+    /// Open `B` slices per thread, innermost last.
+    open: FxHashMap<usize, Vec<Open<'a>>>,
+    /// Per thread: the latest time of its events (where an unfinished
+    /// `B` ends).
+    last: Vec<i64>,
+    /// Argument texts made here (merged `B`/`E` args, non-finite numbers
+    /// made null): the blob after the input's own.
+    extra: String,
     /// Slices per thread (by index in `threads`), for flow binding.
     by_thread: Vec<Vec<SliceId>>,
-    flow_groups: FxHashMap<(Option<StrId>, &'a str), u32>,
+    flow_groups: FxHashMap<FlowKey<'a>, u32>,
     /// Flow endpoints, flat (one allocation for all groups).
     flows: Vec<FlowEnd>,
     /// Counter tracks by (process, name, key).
@@ -443,13 +661,14 @@ impl<'a> Importer<'a, '_> {
             gpu: false,
         });
         self.by_thread.push(Vec::new());
+        self.last.push(i64::MIN);
         self.thread_ix.insert((pid, tid), t);
         t
     }
 
-    fn args(&mut self, v: Option<&'a RawValue>, depth: Option<usize>, index: u64) -> Args {
-        let Some(v) = v else { return Args::None };
-        let text = v.get();
+    fn args(&mut self, v: Option<Cow<'a, str>>, depth: Option<usize>, index: u64) -> Args {
+        let Some(text) = v else { return Args::None };
+        let text = &*text;
         match text.as_bytes().first() {
             Some(b'{') => {
                 if text[1..].trim_start().starts_with('}') {
@@ -466,11 +685,22 @@ impl<'a> Importer<'a, '_> {
                         ),
                     );
                 }
-                let start = text.as_ptr() as usize - self.base_ptr;
-                Args::Raw {
-                    blob: self.blob,
-                    start: start as u64,
-                    len: text.len() as u32,
+                let at = (text.as_ptr() as usize).wrapping_sub(self.base_ptr);
+                if at < self.base_len {
+                    // Borrowed from the input.
+                    Args::Raw {
+                        blob: self.blob,
+                        start: at as u64,
+                        len: text.len() as u32,
+                    }
+                } else {
+                    let start = self.extra.len();
+                    self.extra.push_str(text);
+                    Args::Raw {
+                        blob: self.blob + 1,
+                        start: start as u64,
+                        len: text.len() as u32,
+                    }
                 }
             }
             Some(b'n') => Args::None,
@@ -496,7 +726,7 @@ impl<'a> Importer<'a, '_> {
         cat: Option<StrId>,
         args: Args,
         kind: SliceKind,
-    ) {
+    ) -> SliceId {
         let id = self.trace.add_slice(Slice {
             ts,
             dur,
@@ -510,6 +740,7 @@ impl<'a> Importer<'a, '_> {
             kind,
         });
         self.by_thread[thread].push(id);
+        id
     }
 
     fn event_name(&mut self, ev: &Event, index: u64) -> StrId {
@@ -531,7 +762,21 @@ impl<'a> Importer<'a, '_> {
     }
 
     /// Handles one event; `Err` is a hard input error.
-    fn event(&mut self, ev: Event<'a>, index: u64) -> Result<(), InputError> {
+    fn event(&mut self, mut ev: Event<'a>, index: u64) -> Result<(), InputError> {
+        if let Some(tokens) = ev.non_finite.take() {
+            for (path, token) in tokens.iter() {
+                self.warn(
+                    "non_finite_number",
+                    index,
+                    &format!("traceEvents[{index}].{path}"),
+                    format!(
+                        "`{token}` ({}) is not a JSON number; kept as null",
+                        crate::json::non_finite_kind(token)
+                    ),
+                );
+            }
+            ev.non_finite = Some(tokens);
+        }
         let ph = ev.ph.as_deref().unwrap_or("");
         match ph {
             "X" | "B" | "E" | "i" | "I" => {
@@ -539,6 +784,7 @@ impl<'a> Importer<'a, '_> {
                 let ts = self.at(&ev.ts, index, "ts")?;
                 let name = self.event_name(&ev, index);
                 let cat = self.event_cat(&ev, index);
+                let flow = self.flow_v2(&ev, index);
                 match ph {
                     "X" => {
                         let dur = self.at(&ev.dur, index, "dur")?;
@@ -551,6 +797,7 @@ impl<'a> Importer<'a, '_> {
                         }
                         let t = self.thread(pid, tid);
                         self.threads[t].gpu |= ev.gpu;
+                        self.seen(t, ts.max(ts + dur));
                         if dur < 0 {
                             self.warn(
                                 "negative_duration",
@@ -558,47 +805,103 @@ impl<'a> Importer<'a, '_> {
                                 &format!("traceEvents[{index}].dur"),
                                 format!("dur {} µs is negative; event skipped", dur as f64 / 1e3),
                             );
+                            self.bind_v2(flow, None, ts, index);
                             return Ok(());
                         }
                         let args = self.args(ev.args, ev.args_depth, index);
-                        self.add_slice(t, ts, dur, name, cat, args, SliceKind::Span);
+                        let id = self.add_slice(t, ts, dur, name, cat, args, SliceKind::Span);
+                        self.bind_v2(flow, Some(id), ts, index);
                     }
                     "B" => {
                         let t = self.thread(pid, tid);
                         self.threads[t].gpu |= ev.gpu;
-                        let args = self.args(ev.args, ev.args_depth, index);
-                        self.open.entry(t).or_default().push((ts, name, cat, args));
+                        self.seen(t, ts);
+                        self.open.entry(t).or_default().push(Open {
+                            ts,
+                            name,
+                            named: ev.name.as_deref().is_some_and(|n| !n.is_empty()),
+                            cat,
+                            args: ev.args,
+                            args_depth: ev.args_depth,
+                            index,
+                            flows: flow.into_iter().collect(),
+                        });
                     }
                     "E" => {
                         let t = self.thread(pid, tid);
-                        match self.open.get_mut(&t).and_then(Vec::pop) {
-                            None => self.warn(
+                        self.seen(t, ts);
+                        // An `E` that names its slice (and category) closes
+                        // the innermost open `B` of that name (and
+                        // category), not blindly the innermost one.
+                        let by_name = ev.name.as_deref().is_some_and(|n| !n.is_empty());
+                        let by_cat = ev.cat.as_deref().is_some_and(|c| !c.is_empty());
+                        let stack = self.open.entry(t).or_default();
+                        let found = stack.iter().rposition(|b| {
+                            (!by_name || !b.named || b.name == name) && (!by_cat || b.cat == cat)
+                        });
+                        let Some(k) = found else {
+                            let message = if stack.is_empty() {
+                                "`E` without an open `B` on its pid/tid; ignored".to_owned()
+                            } else {
+                                format!(
+                                    "`E` {}matches none of the {} open `B` on its pid/tid; ignored",
+                                    match (by_name, by_cat) {
+                                        (true, true) => format!(
+                                            "named `{}` (category `{}`) ",
+                                            self.trace.str(name),
+                                            self.trace.str(cat.unwrap())
+                                        ),
+                                        (true, false) =>
+                                            format!("named `{}` ", self.trace.str(name)),
+                                        (false, _) => format!(
+                                            "of category `{}` ",
+                                            cat.map_or("", |c| self.trace.str(c))
+                                        ),
+                                    },
+                                    stack.len()
+                                )
+                            };
+                            self.warn(
                                 "unmatched_end",
                                 index,
                                 &format!("traceEvents[{index}].ph"),
-                                "`E` without an open `B` on its pid/tid; ignored",
-                            ),
-                            Some((bts, bname, bcat, bargs)) => {
-                                if ts < bts {
-                                    self.warn(
-                                        "negative_duration",
-                                        index,
-                                        &format!("traceEvents[{index}].ts"),
-                                        "`E` before its `B`; pair skipped",
-                                    );
-                                } else {
-                                    self.add_slice(
-                                        t,
-                                        bts,
-                                        ts - bts,
-                                        bname,
-                                        bcat,
-                                        bargs,
-                                        SliceKind::Span,
-                                    );
-                                }
+                                message,
+                            );
+                            self.bind_v2(flow, None, ts, index);
+                            return Ok(());
+                        };
+                        let b = stack.remove(k);
+                        if ts < b.ts {
+                            self.warn(
+                                "negative_duration",
+                                index,
+                                &format!("traceEvents[{index}].ts"),
+                                "`E` before its `B`; pair skipped",
+                            );
+                            for (g, phase) in b.flows {
+                                self.push_v2(g, phase, None, b.ts, b.index);
                             }
+                            self.bind_v2(flow, None, ts, index);
+                            return Ok(());
                         }
+                        // The `E`'s args merge into the slice's (the
+                        // `E`'s value wins for a key both have).
+                        let (args, depth) =
+                            merge_args(b.args, b.args_depth, ev.args, ev.args_depth);
+                        let args = self.args(args, depth, b.index);
+                        let id = self.add_slice(
+                            t,
+                            b.ts,
+                            ts - b.ts,
+                            b.name,
+                            b.cat,
+                            args,
+                            SliceKind::Span,
+                        );
+                        for (g, phase) in b.flows {
+                            self.push_v2(g, phase, Some(id), b.ts, b.index);
+                        }
+                        self.bind_v2(flow, Some(id), b.ts, index);
                     }
                     _ => {
                         let args = self.args(ev.args, ev.args_depth, index);
@@ -610,11 +913,14 @@ impl<'a> Importer<'a, '_> {
                             }
                             Scope::Thread => {
                                 let t = self.thread(pid, tid);
-                                self.add_slice(t, ts, 0, name, cat, args, SliceKind::Instant);
+                                self.seen(t, ts);
+                                let id =
+                                    self.add_slice(t, ts, 0, name, cat, args, SliceKind::Instant);
+                                self.bind_v2(flow, Some(id), ts, index);
                                 return Ok(());
                             }
                         };
-                        self.trace.add_slice(Slice {
+                        let id = self.trace.add_slice(Slice {
                             ts,
                             dur: 0,
                             track,
@@ -626,14 +932,16 @@ impl<'a> Importer<'a, '_> {
                             depth: 0,
                             kind: SliceKind::Instant,
                         });
+                        self.bind_v2(flow, Some(id), ts, index);
                     }
                 }
+                return Ok(());
             }
             "C" => {
                 let ts = self.at(&ev.ts, index, "ts")?;
                 let p = self.process(ev.pid);
                 let name = self.event_name(&ev, index);
-                let Some(args) = ev.args.filter(|a| a.get().starts_with('{')) else {
+                let Some(args) = ev.args.as_deref().filter(|a| a.starts_with('{')) else {
                     self.warn(
                         "counter_without_values",
                         index,
@@ -642,7 +950,7 @@ impl<'a> Importer<'a, '_> {
                     );
                     return Ok(());
                 };
-                let crate::json::Pairs(pairs) = serde_json::from_str(args.get())
+                let crate::json::Pairs(pairs) = serde_json::from_str(args)
                     .map_err(|e| self.err(index, "args", e.to_string()))?;
                 for (key, v) in pairs {
                     let value = match crate::json::scalar(v) {
@@ -651,6 +959,14 @@ impl<'a> Importer<'a, '_> {
                         Some(ArgValue::Real(f)) => f,
                         Some(ArgValue::Str(s)) if s.trim().parse::<f64>().is_ok() => {
                             s.trim().parse::<f64>().unwrap()
+                        }
+                        // A non-finite number, already warned about: no sample.
+                        None if ev.non_finite.as_ref().is_some_and(|t| {
+                            t.iter()
+                                .any(|(path, _)| path.strip_prefix("args.") == Some(&*key))
+                        }) =>
+                        {
+                            continue
                         }
                         _ => {
                             self.warn(
@@ -693,6 +1009,7 @@ impl<'a> Importer<'a, '_> {
                     return Ok(());
                 };
                 let t = self.thread(ev.pid, ev.tid);
+                self.seen(t, ts);
                 let phase = match ph {
                     "s" => FlowPhase::Start,
                     "t" => FlowPhase::Step,
@@ -701,13 +1018,18 @@ impl<'a> Importer<'a, '_> {
                 let enclosing = phase != FlowPhase::End || ev.bind_enclosing;
                 let cat = self.event_cat(&ev, index);
                 let next = self.flow_groups.len() as u32;
-                let group = *self.flow_groups.entry((cat, id.get())).or_insert(next);
+                let group = *self
+                    .flow_groups
+                    .entry(FlowKey::V1(cat, id.get()))
+                    .or_insert(next);
                 self.flows.push(FlowEnd {
                     group,
                     phase,
-                    thread: t as u32,
+                    target: Target::Thread {
+                        thread: t as u32,
+                        enclosing,
+                    },
                     ts,
-                    enclosing,
                     index,
                 });
             }
@@ -721,7 +1043,75 @@ impl<'a> Importer<'a, '_> {
                 );
             }
         }
+        // Phases that make no slice have nothing for a v2 flow to bind to.
+        if ev.flow_in || ev.flow_out {
+            self.warn(
+                "flow_unbound",
+                index,
+                &format!("traceEvents[{index}].bind_id"),
+                format!("flow on a `{ph}` event, which makes no slice; not drawn"),
+            );
+        }
         Ok(())
+    }
+
+    /// The event's thread has an event at `ts`.
+    fn seen(&mut self, thread: usize, ts: i64) {
+        let l = &mut self.last[thread];
+        *l = (*l).max(ts);
+    }
+
+    /// The v2 flow end an event carries (`bind_id` with `flow_in` and/or
+    /// `flow_out`): its group and phase.
+    fn flow_v2(&mut self, ev: &Event<'a>, index: u64) -> Option<(u32, FlowPhase)> {
+        let phase = match (ev.flow_in, ev.flow_out) {
+            (false, false) => return None,
+            (true, true) => FlowPhase::Step,
+            (false, true) => FlowPhase::Start,
+            (true, false) => FlowPhase::End,
+        };
+        let Some(id) = ev.bind_id else {
+            self.warn(
+                "flow_without_id",
+                index,
+                &format!("traceEvents[{index}].bind_id"),
+                "`flow_in`/`flow_out` without `bind_id`; ignored",
+            );
+            return None;
+        };
+        let next = self.flow_groups.len() as u32;
+        let group = *self.flow_groups.entry(flow_v2_key(id)).or_insert(next);
+        Some((group, phase))
+    }
+
+    /// Binds a v2 flow end to its event's slice (`None`: not kept).
+    fn bind_v2(
+        &mut self,
+        flow: Option<(u32, FlowPhase)>,
+        slice: Option<SliceId>,
+        ts: i64,
+        index: u64,
+    ) {
+        if let Some((group, phase)) = flow {
+            self.push_v2(group, phase, slice, ts, index);
+        }
+    }
+
+    fn push_v2(
+        &mut self,
+        group: u32,
+        phase: FlowPhase,
+        slice: Option<SliceId>,
+        ts: i64,
+        index: u64,
+    ) {
+        self.flows.push(FlowEnd {
+            group,
+            phase,
+            target: Target::Slice(slice),
+            ts,
+            index,
+        });
     }
 
     fn global_track(&mut self) -> TrackId {
@@ -757,7 +1147,7 @@ impl<'a> Importer<'a, '_> {
         ) {
             return;
         }
-        let args: MArgs = match ev.args.map(|a| serde_json::from_str::<MArgs>(a.get())) {
+        let args: MArgs = match ev.args.as_deref().map(serde_json::from_str::<MArgs>) {
             Some(Ok(a)) => a,
             _ => {
                 self.warn(
@@ -802,17 +1192,41 @@ impl<'a> Importer<'a, '_> {
     }
 
     /// Names tracks, assigns pids/tids, binds flows, applies the base time.
-    fn finish(mut self) -> Result<(), InputError> {
-        // Unclosed `B`s.
-        let unclosed: u64 = self.open.values().map(|v| v.len() as u64).sum();
-        if unclosed > 0 {
-            self.trace.warnings.push(Warning {
-                kind: "unmatched_begin",
-                input: self.input,
-                location: Location::File,
-                field: "traceEvents".into(),
-                message: format!("{unclosed} `B` events never ended; not converted"),
-            });
+    /// Returns the argument texts made here (the blob after the input's).
+    fn finish(mut self) -> Result<String, InputError> {
+        // `B`s that never ended: kept, up to the latest event on their
+        // thread, marked `unfinished`, each warned about by name.
+        let mut open: Vec<(usize, Vec<Open<'a>>)> = std::mem::take(&mut self.open)
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        open.sort_unstable_by_key(|(t, _)| *t);
+        for (t, stack) in open {
+            let end = self.last[t];
+            for b in stack {
+                let dur = end - b.ts;
+                self.warn(
+                    "unmatched_begin",
+                    b.index,
+                    &format!("traceEvents[{}]", b.index),
+                    format!(
+                        "`B` `{}` never ended; kept as unfinished (arg `unfinished`) up to the last event on its pid/tid: dur {} ns",
+                        self.trace.str(b.name),
+                        dur
+                    ),
+                );
+                let (args, depth) = merge_args(
+                    b.args,
+                    b.args_depth,
+                    Some(Cow::Borrowed(r#"{"unfinished": true}"#)),
+                    None,
+                );
+                let args = self.args(args, depth, b.index);
+                let id = self.add_slice(t, b.ts, dur, b.name, b.cat, args, SliceKind::Span);
+                for (g, phase) in b.flows {
+                    self.push_v2(g, phase, Some(id), b.ts, b.index);
+                }
+            }
         }
 
         // Metadata, then GPU detection.
@@ -946,7 +1360,7 @@ impl<'a> Importer<'a, '_> {
             }
         }
         self.trace.provenance.inputs[self.input as usize].records = self.events;
-        Ok(())
+        Ok(std::mem::take(&mut self.extra))
     }
 
     fn bind_flows(&mut self) {
@@ -973,11 +1387,15 @@ impl<'a> Importer<'a, '_> {
             );
         }
         let bind = |e: &FlowEnd| -> Option<SliceId> {
-            let v = &sorted[e.thread as usize];
-            let me = &max_end[e.thread as usize];
+            let (thread, enclosing) = match e.target {
+                Target::Slice(s) => return s,
+                Target::Thread { thread, enclosing } => (thread as usize, enclosing),
+            };
+            let v = &sorted[thread];
+            let me = &max_end[thread];
             // First position whose start is > ts.
             let after = v.partition_point(|&id| slices[id.index()].ts <= e.ts);
-            if !e.enclosing {
+            if !enclosing {
                 let at = v.partition_point(|&id| slices[id.index()].ts < e.ts);
                 if at < v.len() {
                     return Some(v[at]);
@@ -1014,23 +1432,30 @@ impl<'a> Importer<'a, '_> {
             } else {
                 g.sort_by_key(|e| (e.ts, e.phase, e.index));
             }
+            let field = if matches!(g[0].target, Target::Slice(_)) {
+                "bind_id"
+            } else {
+                "id"
+            };
             let mut prev: Option<(SliceId, u64)> = None;
             for e in g.iter() {
                 let slice = bind(e);
                 if slice.is_none() {
-                    unbound.push(e.index);
+                    unbound.push((e.index, matches!(e.target, Target::Slice(_))));
                 }
                 match e.phase {
                     FlowPhase::Start => {
                         if let Some((_, i)) = prev {
-                            unmatched.push((i, "flow start without a matching end"));
+                            unmatched.push((i, field, "flow start without a matching end"));
                         }
                         prev = slice.map(|s| (s, e.index));
                     }
                     FlowPhase::Step | FlowPhase::End => {
                         match (prev, slice) {
                             (Some((from, _)), Some(to)) => new_flows.push(Flow { from, to }),
-                            (None, _) => unmatched.push((e.index, "flow end without a start")),
+                            (None, _) => {
+                                unmatched.push((e.index, field, "flow end without a start"))
+                            }
                             (Some(_), None) => {}
                         }
                         prev = if e.phase == FlowPhase::Step {
@@ -1042,22 +1467,86 @@ impl<'a> Importer<'a, '_> {
                 }
             }
             if let Some((_, i)) = prev {
-                unmatched.push((i, "flow start without a matching end"));
+                unmatched.push((i, field, "flow start without a matching end"));
             }
         }
         self.trace.flows.extend(new_flows);
-        for i in unbound {
-            self.warn(
-                "flow_unbound",
-                i,
-                &format!("traceEvents[{i}].ts"),
-                "no slice on this flow event's pid/tid at its ts",
-            );
+        for (i, v2) in unbound {
+            if v2 {
+                self.warn(
+                    "flow_unbound",
+                    i,
+                    &format!("traceEvents[{i}].bind_id"),
+                    "the event carrying this flow end made no slice",
+                );
+            } else {
+                self.warn(
+                    "flow_unbound",
+                    i,
+                    &format!("traceEvents[{i}].ts"),
+                    "no slice on this flow event's pid/tid at its ts",
+                );
+            }
         }
-        for (i, m) in unmatched {
-            self.warn("flow_unmatched", i, &format!("traceEvents[{i}].id"), m);
+        for (i, field, m) in unmatched {
+            self.warn("flow_unmatched", i, &format!("traceEvents[{i}].{field}"), m);
         }
     }
+}
+
+/// The args of a slice from a `B` and its `E` (or a mark added to them):
+/// one object, `b`'s keys in order with `e`'s value where `e` has the key
+/// too, then `e`'s other keys — the trace-event format's rule. An empty
+/// or `null` side leaves the other untouched (no copy); a side that is not
+/// an object counts as the one key `args`, as [`Importer::args`] shows it.
+fn merge_args<'a>(
+    b: Option<Cow<'a, str>>,
+    b_depth: Option<usize>,
+    e: Option<Cow<'a, str>>,
+    e_depth: Option<usize>,
+) -> (Option<Cow<'a, str>>, Option<usize>) {
+    let empty = |t: &Option<Cow<str>>| match t.as_deref() {
+        None => true,
+        Some(t) => t == "null" || (t.starts_with('{') && t[1..].trim_start().starts_with('}')),
+    };
+    if empty(&e) {
+        return (b, b_depth);
+    }
+    if empty(&b) {
+        return (e, e_depth);
+    }
+    let (b, e) = (b.unwrap(), e.unwrap());
+    let pairs = |t: &str| -> Vec<(String, String)> {
+        match serde_json::from_str::<crate::json::Pairs>(t) {
+            Ok(crate::json::Pairs(p)) => p
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.get().to_owned()))
+                .collect(),
+            Err(_) => vec![(
+                "args".to_owned(),
+                serde_json::to_string(t).expect("a string serializes"),
+            )],
+        }
+    };
+    let mut merged = pairs(&b);
+    for (k, v) in pairs(&e) {
+        match merged.iter_mut().find(|(mk, _)| *mk == k) {
+            Some(slot) => slot.1 = v,
+            None => merged.push((k, v)),
+        }
+    }
+    let mut text = String::from("{");
+    for (i, (k, v)) in merged.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(&serde_json::to_string(k).expect("a string serializes"));
+        text.push_str(": ");
+        text.push_str(v);
+    }
+    text.push('}');
+    let depth = args_depth(Some(&text));
+    (Some(Cow::Owned(text)), depth)
 }
 
 fn is_gpu_label(l: &str) -> bool {
@@ -1090,108 +1579,226 @@ enum Failure {
 
 /// Walks the top level, an object (picking `traceEvents` and
 /// `baseTimeNanoseconds`) or a bare array of events, checking its syntax as
-/// serde_json does; the events array goes through [`chunked::walk`].
+/// serde_json does; the events array goes through [`chunked::walk_with`].
+///
+/// Nothing after a complete events array costs the events: a bare array
+/// may lack its closing `]` (the JSON Array Format allows it), and a cut,
+/// broken JSON or trailing text after the array (and, in the object form,
+/// after the `traceEvents` array) is a warning that says what was wrong.
 fn walk_top<'a>(imp: &mut Importer<'a, '_>, text: &'a str) -> Result<(), Failure> {
     let body = text.as_bytes();
     let json = |fault| Failure::Json {
         fault,
         in_array: false,
     };
-    let syntax = |pos, message| json(chunked::fault_at(body, pos, Category::Syntax, message));
-    let mut pos = chunked::skip_ws(body, 0);
+    let pos = chunked::skip_ws(body, 0);
     match body.get(pos) {
-        Some(b'[') => pos = events(imp, text, pos)?,
+        Some(b'[') => {
+            match events(imp, text, pos)? {
+                chunked::Ended::Closed(end) => {
+                    if let Err(fault) = trailing(body, end) {
+                        imp.warn_tail(text, &fault, After::Array);
+                    }
+                }
+                chunked::Ended::Open(fault) => imp.warn_unclosed(text, &fault),
+            }
+            Ok(())
+        }
         Some(b'{') => {
-            pos += 1;
-            let mut found = false;
-            let mut first = true;
-            loop {
-                pos = chunked::skip_ws(body, pos);
-                match body.get(pos) {
-                    None => return Err(json(chunked::eof(body, "an object"))),
-                    Some(b'}') => {
-                        pos += 1;
-                        break;
+            let mut tail = Tail::default();
+            match object(imp, text, pos, &mut tail) {
+                Ok(end) => {
+                    if let Err(fault) = trailing(body, end) {
+                        imp.warn_tail(text, &fault, After::Object);
                     }
-                    Some(b'"') if first => {}
-                    Some(b',') if !first => {
-                        pos = chunked::skip_ws(body, pos + 1);
-                        match body.get(pos) {
-                            Some(b'"') => {}
-                            Some(b'}') => return Err(syntax(pos, "trailing comma")),
-                            Some(_) => return Err(syntax(pos, "key must be a string")),
-                            None => return Err(json(chunked::eof(body, "a value"))),
-                        }
-                    }
-                    Some(_) if first => return Err(syntax(pos, "key must be a string")),
-                    Some(_) => return Err(syntax(pos, "expected `,` or `}`")),
+                    Ok(())
                 }
-                first = false;
-                let (key, end) = chunked::value::<Str>(text, pos).map_err(json)?;
-                pos = chunked::skip_ws(body, end);
-                match body.get(pos) {
-                    Some(b':') => pos = chunked::skip_ws(body, pos + 1),
-                    Some(_) => return Err(syntax(pos, "expected `:`")),
-                    None => return Err(json(chunked::eof(body, "an object"))),
+                Err(Failure::Json {
+                    fault,
+                    in_array: false,
+                }) if tail.done && matches!(fault.category, Category::Syntax | Category::Eof) => {
+                    imp.warn_tail(text, &fault, After::Member(tail.member_end));
+                    Ok(())
                 }
-                match &*key.0 {
-                    "traceEvents" => {
-                        if found {
-                            return Err(json(JsonFault::at(
-                                body,
-                                end,
-                                Category::Data,
-                                "duplicate key `traceEvents`",
-                            )));
-                        }
-                        found = true;
-                        pos = events(imp, text, pos)?;
-                    }
-                    "baseTimeNanoseconds" => {
-                        let (v, end) = chunked::value::<&RawValue>(text, pos).map_err(json)?;
-                        let text = v.get().trim_matches('"');
-                        match time::to_ns(text, Unit::Nanos) {
-                            Ok(b) => imp.base = Some(b),
-                            Err(e) => {
-                                return Err(Failure::Event(
-                                    InputError::new(imp.path, Position::File, e.to_string())
-                                        .field("baseTimeNanoseconds"),
-                                ))
-                            }
-                        }
-                        pos = end;
-                    }
-                    _ => pos = chunked::value::<IgnoredAny>(text, pos).map_err(json)?.1,
-                }
-            }
-            if !found {
-                return Err(json(JsonFault::at(
-                    body,
-                    pos,
-                    Category::Data,
-                    "the object has no `traceEvents` array",
-                )));
+                Err(e) => Err(e),
             }
         }
-        None => return Err(json(chunked::eof(body, "a value"))),
-        Some(_) => {
-            return Err(json(chunked::wrong_type(
-                text,
-                pos,
-                "an object with `traceEvents` or an array of trace events",
-            )))
-        }
+        None => Err(json(chunked::eof(body, "a value"))),
+        Some(_) => Err(json(chunked::wrong_type(
+            text,
+            pos,
+            "an object with `traceEvents` or an array of trace events",
+        ))),
     }
-    pos = chunked::skip_ws(body, pos);
+}
+
+/// What a broken tail follows.
+#[derive(Clone, Copy)]
+enum After {
+    /// A bare event array.
+    Array,
+    /// The complete top-level object.
+    Object,
+    /// The complete `traceEvents` array, inside the top-level object whose
+    /// last complete member ends at this offset.
+    Member(usize),
+}
+
+/// "all 3 events are kept", "its 1 event is kept".
+fn kept(n: u64) -> String {
+    if n == 1 {
+        "its 1 event is kept".to_owned()
+    } else {
+        format!("all {n} events are kept")
+    }
+}
+
+/// Where the top-level object's reading got to.
+#[derive(Default)]
+struct Tail {
+    /// The `traceEvents` array was read whole.
+    done: bool,
+    /// The offset just past the last complete member (or the `{`).
+    member_end: usize,
+}
+
+/// Only whitespace from `pos` to the end, or the fault of what follows.
+fn trailing(body: &[u8], pos: usize) -> Result<(), JsonFault> {
+    let pos = chunked::skip_ws(body, pos);
     if pos < body.len() {
-        return Err(syntax(pos, "trailing characters"));
+        return Err(chunked::fault_at(
+            body,
+            pos,
+            Category::Syntax,
+            "trailing characters",
+        ));
     }
     Ok(())
 }
 
-/// Reads the `traceEvents` array starting at `pos`; returns the offset
-/// past it.
-fn events<'a>(imp: &mut Importer<'a, '_>, text: &'a str, pos: usize) -> Result<usize, Failure> {
+/// Reads the top-level object whose `{` is at `pos`; returns the offset
+/// past its `}`.
+fn object<'a>(
+    imp: &mut Importer<'a, '_>,
+    text: &'a str,
+    mut pos: usize,
+    tail: &mut Tail,
+) -> Result<usize, Failure> {
+    let body = text.as_bytes();
+    let json = |fault| Failure::Json {
+        fault,
+        in_array: false,
+    };
+    let syntax = |pos, message| json(chunked::fault_at(body, pos, Category::Syntax, message));
+    pos += 1;
+    tail.member_end = pos;
+    let mut first = true;
+    loop {
+        pos = chunked::skip_ws(body, pos);
+        match body.get(pos) {
+            None => return Err(json(chunked::eof(body, "an object"))),
+            Some(b'}') => {
+                pos += 1;
+                break;
+            }
+            Some(b'"') if first => {}
+            Some(b',') if !first => {
+                pos = chunked::skip_ws(body, pos + 1);
+                match body.get(pos) {
+                    Some(b'"') => {}
+                    Some(b'}') => return Err(syntax(pos, "trailing comma")),
+                    Some(_) => return Err(syntax(pos, "key must be a string")),
+                    None => return Err(json(chunked::eof(body, "a value"))),
+                }
+            }
+            Some(_) if first => return Err(syntax(pos, "key must be a string")),
+            Some(_) => return Err(syntax(pos, "expected `,` or `}`")),
+        }
+        first = false;
+        let (key, end) = chunked::value::<Str>(text, pos).map_err(json)?;
+        pos = chunked::skip_ws(body, end);
+        match body.get(pos) {
+            Some(b':') => pos = chunked::skip_ws(body, pos + 1),
+            Some(_) => return Err(syntax(pos, "expected `:`")),
+            None => return Err(json(chunked::eof(body, "an object"))),
+        }
+        match &*key.0 {
+            "traceEvents" => {
+                if tail.done {
+                    return Err(json(JsonFault::at(
+                        body,
+                        end,
+                        Category::Data,
+                        "duplicate key `traceEvents`",
+                    )));
+                }
+                match events(imp, text, pos)? {
+                    chunked::Ended::Closed(end) => pos = end,
+                    // Only a bare array may stay open.
+                    chunked::Ended::Open(fault) => {
+                        return Err(Failure::Json {
+                            fault,
+                            in_array: true,
+                        })
+                    }
+                }
+                tail.done = true;
+            }
+            "baseTimeNanoseconds" => {
+                let (v, end) = match chunked::value::<&RawValue>(text, pos) {
+                    Ok(x) => x,
+                    Err(f) => {
+                        let token = (f.category == Category::Syntax)
+                            .then(|| crate::json::non_finite(text, pos))
+                            .flatten()
+                            .filter(|s| s.tokens[0].path.is_empty());
+                        return Err(match token {
+                            Some(s) => Failure::Event(
+                                InputError::new(
+                                    imp.path,
+                                    Position::File,
+                                    format!(
+                                        "`{}` is not a number ({}); a time must be a finite number",
+                                        s.tokens[0].token,
+                                        crate::json::non_finite_kind(s.tokens[0].token)
+                                    ),
+                                )
+                                .field("baseTimeNanoseconds"),
+                            ),
+                            None => json(f),
+                        });
+                    }
+                };
+                let text = v.get().trim_matches('"');
+                match time::to_ns(text, Unit::Nanos) {
+                    Ok(b) => imp.base = Some(b),
+                    Err(e) => {
+                        return Err(Failure::Event(
+                            InputError::new(imp.path, Position::File, e.to_string())
+                                .field("baseTimeNanoseconds"),
+                        ))
+                    }
+                }
+                pos = end;
+            }
+            key => {
+                pos = match chunked::value::<IgnoredAny>(text, pos) {
+                    Ok((_, end)) => end,
+                    Err(f) => imp.ignored_non_finite(text, pos, key, f).map_err(json)?,
+                }
+            }
+        }
+        tail.member_end = pos;
+    }
+    Ok(pos)
+}
+
+/// Reads the `traceEvents` array starting at `pos`: how it ended.
+fn events<'a>(
+    imp: &mut Importer<'a, '_>,
+    text: &'a str,
+    pos: usize,
+) -> Result<chunked::Ended, Failure> {
     if text.as_bytes()[pos] != b'[' {
         return Err(Failure::Json {
             fault: chunked::wrong_type(text, pos, "an array of trace events"),
@@ -1199,7 +1806,7 @@ fn events<'a>(imp: &mut Importer<'a, '_>, text: &'a str, pos: usize) -> Result<u
         });
     }
     let opts = chunked::Options::default();
-    chunked::walk(text, pos, &opts, prepare, |ev| {
+    chunked::walk_with(text, pos, &opts, prepare, repair, |ev| {
         let index = imp.events;
         imp.events += 1;
         imp.event(ev, index)
@@ -1211,6 +1818,119 @@ fn events<'a>(imp: &mut Importer<'a, '_>, text: &'a str, pos: usize) -> Result<u
         },
         chunked::Stop::Sink(e) => Failure::Event(e),
     })
+}
+
+impl Importer<'_, '_> {
+    fn warn_file(&mut self, kind: &'static str, field: &str, message: String) {
+        self.trace.warnings.push(Warning {
+            kind,
+            input: self.input,
+            location: Location::File,
+            field: field.to_owned(),
+            message,
+        });
+    }
+
+    /// A top-level value the importer does not read that serde_json
+    /// refused: when only non-finite numbers are wrong with it, each is a
+    /// warning and reading goes on past it (its offset); else the fault.
+    fn ignored_non_finite(
+        &mut self,
+        text: &str,
+        pos: usize,
+        key: &str,
+        fault: JsonFault,
+    ) -> Result<usize, JsonFault> {
+        if fault.category != Category::Syntax {
+            return Err(fault);
+        }
+        let Some(san) = crate::json::non_finite(text, pos) else {
+            return Err(fault);
+        };
+        if let Err(e) = serde_json::from_str::<IgnoredAny>(&san.text) {
+            return Err(fault_back(text, &san, &e));
+        }
+        let Some(end) = san.end else {
+            return Err(fault);
+        };
+        for t in &san.tokens {
+            let field = if t.path.is_empty() {
+                key.to_owned()
+            } else if t.path.starts_with('[') {
+                format!("{key}{}", t.path)
+            } else {
+                format!("{key}.{}", t.path)
+            };
+            self.warn_file(
+                "non_finite_number",
+                &field,
+                format!(
+                    "`{}` ({}) is not a JSON number; ignored with the rest of `{key}`",
+                    t.token,
+                    crate::json::non_finite_kind(t.token)
+                ),
+            );
+        }
+        Ok(end)
+    }
+
+    /// The bare event array ends without its `]`.
+    fn warn_unclosed(&mut self, text: &str, fault: &JsonFault) {
+        let comma = text.trim_end().ends_with(',');
+        let kept = kept(self.events);
+        self.warn_file(
+            "unclosed_array",
+            "",
+            format!(
+                "the event array has no closing `]` (the file ends at line {}, column {}{}), as \
+                 the JSON Array Format allows (a tracer that stopped or streams leaves it so); \
+                 {kept}",
+                fault.line,
+                fault.column,
+                if comma { ", after a comma" } else { "" },
+            ),
+        );
+    }
+
+    /// Something wrong after the complete events array: the events stay.
+    fn warn_tail(&mut self, text: &str, fault: &JsonFault, after: After) {
+        let only_brace = match after {
+            After::Member(m) => {
+                fault.category == Category::Eof && matches!(text[m..].trim(), "" | ",")
+            }
+            _ => false,
+        };
+        let what = if only_brace {
+            "the top-level object's closing `}` is missing".to_owned()
+        } else if fault.category == Category::Eof {
+            format!("the file ends early ({})", fault.message)
+        } else {
+            fault.message.clone()
+        };
+        let rest = match after {
+            _ if only_brace => "",
+            After::Member(_) if self.base.is_none() => {
+                "; the rest of the file is not read (a `baseTimeNanoseconds` there would be missed)"
+            }
+            _ => "; the rest of the file is not read",
+        };
+        let (array, kept) = (
+            match after {
+                After::Array => "event array",
+                After::Object => "top-level object",
+                After::Member(_) => "`traceEvents` array",
+            },
+            kept(self.events),
+        );
+        self.warn_file(
+            "broken_tail",
+            "",
+            format!(
+                "after the complete {array}, at line {}, column {}: {what}; {kept}{rest}",
+                fault.line, fault.column
+            ),
+        );
+    }
 }
 
 /// Reads one Chrome-trace input (consumed: its buffer becomes a blob).
@@ -1243,6 +1963,7 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
     let text = &owned[bom..];
     let first_slice = trace.slices.len();
     let first_counter = trace.counters.len();
+    let extra;
     let used_pids = trace
         .tracks
         .iter()
@@ -1258,6 +1979,7 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             input: index,
             blob,
             base_ptr: owned.as_ptr() as usize,
+            base_len: owned.len(),
             processes: Vec::new(),
             process_ix: FxHashMap::default(),
             threads: Vec::new(),
@@ -1266,6 +1988,8 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             used_pids,
             thread_ix: FxHashMap::default(),
             open: FxHashMap::default(),
+            last: Vec::new(),
+            extra: String::new(),
             by_thread: Vec::new(),
             flow_groups: FxHashMap::default(),
             flows: Vec::new(),
@@ -1301,8 +2025,11 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
                 super::warn_salvaged(imp.trace, index, &path, kept, fault.line, fault.column);
             }
         }
-        imp.finish()?;
+        extra = imp.finish()?;
     }
     trace.blobs.push(owned);
+    if !extra.is_empty() {
+        trace.blobs.push(extra);
+    }
     Ok(())
 }
