@@ -181,7 +181,6 @@ pub enum Repair<U> {
 /// Parses elements from `pos` (an element's start, or just past `[` when
 /// `first`) until an element starts at or past `limit`, handing each to
 /// `push`. Separators are checked the way serde_json checks a sequence.
-#[allow(clippy::too_many_arguments)]
 fn run<'a, T, U, E>(
     text: &'a str,
     mut pos: usize,
@@ -254,6 +253,9 @@ fn separator(body: &[u8], end: usize) -> Result<usize, End> {
         ))),
     }
 }
+
+/// A `repair` function's type, for a `run` that does not repair.
+type RepairFn<'a, U> = fn(&'a str, usize, &JsonFault) -> Repair<U>;
 
 /// Goes on after an element that ends at `after` (separator included),
 /// as [`run`] would have, on the caller's thread.
@@ -397,7 +399,7 @@ where
         for _ in 0..opts.threads {
             let tx = tx.clone();
             let (schedule, wake, prepare, pool) = (&schedule, &wake, &prepare, &pool);
-            let no_repair: Option<&fn(&'a str, usize, &JsonFault) -> Repair<U>> = None;
+            let no_repair: Option<&RepairFn<'a, U>> = None;
             scope.spawn(move || loop {
                 let k = {
                     let mut s = schedule.lock().unwrap();
