@@ -100,6 +100,10 @@ pub struct Column {
     /// AS (expr) VIRTUAL`); the virtual table serves it like any other.
     pub generated: Option<&'static str>,
     pub access: Access,
+    /// The column's keys sort as its values do (SQLite's BINARY order), so
+    /// an `ORDER BY` on it can be served from its keys (text columns only;
+    /// integer keys are the values).
+    pub keys_sorted: bool,
 }
 
 impl Column {
@@ -110,7 +114,13 @@ impl Column {
             not_null: false,
             generated: None,
             access: Access::Scan,
+            keys_sorted: false,
         }
+    }
+    /// See [`Column::keys_sorted`].
+    pub fn keys_sorted(mut self) -> Self {
+        self.keys_sorted = true;
+        self
     }
     pub fn not_null(mut self) -> Self {
         self.not_null = true;
@@ -478,8 +488,15 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
         let access = def.columns[col].access;
         match Op::of(c.op) {
             Op::Eq if access != Access::Scan => {
+                let text = def.columns[col].ty == "TEXT";
+                // Text lookups match bytes: only for BINARY comparisons.
+                // SAFETY: inside xBestIndex, with a constraint index.
+                if text && !unsafe { binary_collation(info, i) } {
+                    continue;
+                }
+                let unique = access == Access::RowIndex || (col == 0 && def.unique_first);
                 let rows = match access {
-                    Access::RowIndex => 1.0,
+                    _ if unique => 1.0,
                     _ if def.columns[col].ty == "TEXT" => (n / 20.0).max(1.0),
                     _ => 4.0f64.min(n),
                 };
@@ -537,7 +554,9 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
                     // row order. SAFETY: as above.
                     unsafe { ffi::sqlite3_vtab_in(info, used[0] as c_int, 1) };
                     idx |= PLAN_IN;
-                } else if def.columns[col].access == Access::RowIndex {
+                } else if def.columns[col].access == Access::RowIndex
+                    || (col == 0 && def.unique_first)
+                {
                     info.idxFlags |= ffi::SQLITE_INDEX_SCAN_UNIQUE;
                 }
             }
@@ -557,9 +576,7 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
         if order_is_row_order(def, order) {
             info.orderByConsumed = 1;
         } else if !constrained {
-            // SAFETY: inside xBestIndex.
-            let group_only = unsafe { ffi::sqlite3_vtab_distinct(info) } == 1;
-            if let Some(cols) = keyed_order(def, order, group_only) {
+            if let Some(cols) = keyed_order(def, order) {
                 let plan = table.order_plan(&cols) as c_int;
                 if plan <= COL_MASK {
                     info.idxNum = PLAN_ORDER | plan << COL_SHIFT;
@@ -571,10 +588,11 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
     }
 }
 
-/// The columns of an `ORDER BY` that the rows' keys can deliver: ascending
-/// terms on searchable columns. Keys of text columns are not in text order,
-/// so those only serve a `GROUP BY` (`group_only`: equal values adjacent).
-fn keyed_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby], group_only: bool) -> Option<Vec<usize>> {
+/// The columns of an `ORDER BY` (or of a `GROUP BY`, which SQLite passes
+/// the same way) that the rows' keys can deliver: ascending terms on
+/// searchable columns whose keys sort as the values do. (SQLite passes an
+/// `ORDER BY` term only when its collation is the column's, BINARY.)
+fn keyed_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby]) -> Option<Vec<usize>> {
     if order.len() > MAX_ORDER {
         return None;
     }
@@ -582,15 +600,25 @@ fn keyed_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby], group_only:
     for ob in order {
         let c = usize::try_from(ob.iColumn).ok()?;
         let col = def.columns.get(c)?;
-        let usable = ob.desc == 0
-            && col.access != Access::Scan
-            && (group_only || col.ty != "TEXT");
+        let usable = ob.desc == 0 && col.access != Access::Scan && (col.keys_sorted || col.ty != "TEXT");
         if !usable {
             return None;
         }
         cols.push(c);
     }
     Some(cols)
+}
+
+/// Whether constraint `i` compares with the BINARY collation.
+///
+/// # Safety
+/// Only inside `xBestIndex`, with `i` < `nConstraint`.
+unsafe fn binary_collation(info: &mut ffi::sqlite3_index_info, i: usize) -> bool {
+    let name = unsafe { ffi::sqlite3_vtab_collation(info, i as c_int) };
+    name.is_null()
+        || unsafe { std::ffi::CStr::from_ptr(name) }
+            .to_bytes()
+            .eq_ignore_ascii_case(b"BINARY")
 }
 
 /// The constraint operators a plan can use.
@@ -773,6 +801,8 @@ unsafe extern "C" fn x_rowid(cur: *mut ffi::sqlite3_vtab_cursor, out: *mut ffi::
         let def = &cur.table.def;
         let id = match def.columns[0].access {
             Access::Sorted if def.unique_first => cur.table.table().key(row, 0).unwrap_or(row as i64),
+            // A text key (`warning_count.kind`): rowids from 1, as in a file.
+            _ if def.columns[0].ty == "TEXT" => row as i64 + 1,
             _ => row as i64,
         };
         unsafe { *out = id };

@@ -167,6 +167,7 @@ pub fn request_table() -> String {
     for f in Field::all() {
         sql.push_str(&format!(",\n  {} INTEGER", stamp_column(f)));
     }
+    sql.push_str(",\n  non_streaming INTEGER NOT NULL");
     sql.push_str("\n);\n");
     sql
 }
@@ -204,6 +205,7 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
     load_requests(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
     client_load(&tx, trace, &slice_ids, &mut st)?;
     load_warnings(&tx, trace, &mut st)?;
+    load_gpu_work(&tx, trace, &slice_ids)?;
     st.args = args.rows;
     st.rows += args.rows;
     drop(args);
@@ -358,6 +360,7 @@ struct ArgWriter<'c> {
     ins: rusqlite::Statement<'c>,
     rows: u64,
     next_id: i64,
+    seen: std::collections::HashMap<(u32, u64, u32), Option<i64>>,
 }
 
 impl<'c> ArgWriter<'c> {
@@ -369,6 +372,7 @@ impl<'c> ArgWriter<'c> {
             )?,
             rows: 0,
             next_id: 0,
+            seen: Default::default(),
         })
     }
 
@@ -438,6 +442,28 @@ impl<'c> ArgWriter<'c> {
         Ok(self.rows > before)
     }
 
+    /// The arg set of `args`: identical sets (the same stored arguments)
+    /// share one id, numbered in order of first use, as trace processor does.
+    fn shared(&mut self, trace: &Trace, args: Args, next: &mut i64) -> Res<Option<i64>> {
+        let key = match args {
+            Args::None => return Ok(None),
+            Args::List { start, len } => (0, start as u64, len),
+            Args::Raw { blob, start, len } => (blob + 1, start, len),
+        };
+        if let Some(s) = self.seen.get(&key) {
+            return Ok(*s);
+        }
+        let set = *next;
+        let r = if self.write(trace, args, set)? {
+            *next += 1;
+            Some(set)
+        } else {
+            None
+        };
+        self.seen.insert(key, r);
+        Ok(r)
+    }
+
     /// One raw JSON value, flattened like the Perfetto writer's debug
     /// annotations: objects `a.b`, arrays `x[0]` (flat_key without the
     /// index), `null` skipped.
@@ -503,13 +529,7 @@ fn load_slices(
     )?;
     for (k, &i) in order.iter().enumerate() {
         let s = &trace.slices[i as usize];
-        let set = *next_arg_set;
-        let arg_set = if args.write(trace, s.args, set)? {
-            *next_arg_set += 1;
-            Some(set)
-        } else {
-            None
-        };
+        let arg_set = args.shared(trace, s.args, next_arg_set)?;
         ins.execute(params![
             k as i64,
             s.ts,
@@ -584,6 +604,7 @@ fn load_requests(
         .iter()
         .copied()
         .chain(stamp_cols.iter().map(String::as_str))
+        .chain(["non_streaming"])
         .collect();
     let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
     let mut ins = tx.prepare(&format!(
@@ -597,13 +618,7 @@ fn load_requests(
     )?;
     let mut seg_id = 0i64;
     for (i, r) in trace.requests.iter().enumerate() {
-        let set = *next_arg_set;
-        let arg_set = if args.write(trace, r.details, set)? {
-            *next_arg_set += 1;
-            Some(set)
-        } else {
-            None
-        };
+        let arg_set = args.shared(trace, r.details, next_arg_set)?;
         let input = trace
             .provenance
             .inputs
@@ -638,6 +653,7 @@ fn load_requests(
         for f in Field::all() {
             values.push(opt_i(r.time(f)));
         }
+        values.push(V::Integer(r.non_streaming as i64));
         ins.execute(rusqlite::params_from_iter(values))?;
         st.rows += 1;
         for (seq, seg) in segments::SEGMENTS.iter().enumerate() {
@@ -930,6 +946,47 @@ fn load_clients(tx: &Transaction, trace: &Trace, slice_ids: &[i64], st: &mut Loa
             ins_md.execute(params![id, k, i, f, s])?;
             st.rows += 1;
         }
+    }
+    Ok(())
+}
+
+/// `gpu_work`, written independently of `model::gpu`: in SQL over the
+/// tables above. GPU work is a slice whose category names a kernel, memcpy
+/// or memset in any case, or an uncategorised slice on a stream of a process
+/// named `GPU <digits>` (memcpy/memset by name prefix, else kernel).
+/// Artifacts come from the model's list (the importers decide them).
+fn load_gpu_work(tx: &Transaction, trace: &Trace, slice_ids: &[i64]) -> Res<()> {
+    tx.execute_batch(
+        r#"
+CREATE TABLE gpu_work (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dur INTEGER NOT NULL, name TEXT, category TEXT,
+  kind TEXT NOT NULL, track_id INTEGER NOT NULL, utid INTEGER, upid INTEGER, device TEXT, stream TEXT,
+  artifact TEXT
+);
+INSERT INTO gpu_work
+WITH s AS (
+  SELECT s.id, s.ts, s.dur, s.name, s.category, s.track_id, tt.utid, t.upid,
+         p.name AS device, t.name AS stream,
+         CASE
+           WHEN lower(s.category) IN ('kernel', 'gpu_kernel', 'cuda_kernel') THEN 'kernel'
+           WHEN lower(s.category) IN ('gpu_memcpy', 'memcpy') THEN 'memcpy'
+           WHEN lower(s.category) IN ('gpu_memset', 'memset') THEN 'memset'
+           WHEN s.category IS NULL AND p.name GLOB 'GPU [0-9]*' AND NOT substr(p.name, 5) GLOB '*[^0-9]*'
+             THEN CASE WHEN lower(ltrim(s.name)) LIKE 'memcpy%' THEN 'memcpy'
+                       WHEN lower(ltrim(s.name)) LIKE 'memset%' THEN 'memset' ELSE 'kernel' END
+         END AS kind
+  FROM slice s
+  LEFT JOIN thread_track tt ON tt.id = s.track_id
+  LEFT JOIN thread t ON t.utid = tt.utid
+  LEFT JOIN process p ON p.upid = t.upid
+)
+SELECT id, ts, dur, name, category, kind, track_id, utid, upid, device, stream, NULL
+FROM s WHERE kind IS NOT NULL ORDER BY id;
+"#,
+    )?;
+    let mut up = tx.prepare("UPDATE gpu_work SET artifact = ?2 WHERE id = ?1")?;
+    for a in &trace.gpu_artifacts {
+        up.execute(params![slice_ids[a.slice.index()], a.reason])?;
     }
     Ok(())
 }

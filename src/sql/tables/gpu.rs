@@ -101,7 +101,8 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
             Column::new("dur", "INTEGER").not_null(),
             Column::new("name", "TEXT"),
             Column::new("category", "TEXT"),
-            Column::new("kind", "TEXT").not_null().access(Access::Lookup),
+            // Kernel < Memcpy < Memset: the keys sort as the names do.
+            Column::new("kind", "TEXT").not_null().access(Access::Lookup).keys_sorted(),
             Column::new("track_id", "INTEGER").not_null(),
             Column::new("utid", "INTEGER").access(Access::Lookup),
             Column::new("upid", "INTEGER").access(Access::Lookup),
@@ -110,7 +111,8 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
             Column::new("artifact", "TEXT"),
         ],
     );
-    d.order = vec![0];
+    // Slice ids follow ts: rows are in (ts, id) order.
+    d.order = vec![1, 0];
     let s = store.clone();
     Arc::new(Lazy::new(d, move || {
         let trace = &s.trace;

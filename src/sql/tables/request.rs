@@ -12,7 +12,7 @@
 //!
 //! Both read the requests in place; segments are evaluated per row.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::{def, id_column, Store};
 use crate::model::{Field, RequestKind, Side};
@@ -112,10 +112,10 @@ impl Table for Segments {
     fn key(&self, row: usize, col: usize) -> Option<i64> {
         let (ri, seq) = self.rows[row];
         match col {
-            SEGMENT => Some(first_of_name(SEGMENTS[seq as usize].name) as i64),
+            SEGMENT => rank(segment_names(), SEGMENTS[seq as usize].name),
             ROLE => {
                 let kind = self.store.trace.requests[ri as usize].kind;
-                Some(SEGMENTS[seq as usize].role(kind).rank() as i64)
+                rank(role_names(), SEGMENTS[seq as usize].role(kind).name())
             }
             _ => match self.cell(row, col) {
                 Cell::Int(i) => Some(i),
@@ -126,18 +126,8 @@ impl Table for Segments {
 
     fn text_key(&self, col: usize, text: &str) -> Option<Option<i64>> {
         match col {
-            SEGMENT => Some(
-                SEGMENTS
-                    .iter()
-                    .position(|s| s.name == text)
-                    .map(|i| i as i64),
-            ),
-            ROLE => Some(
-                [Role::Router, Role::Ctx, Role::Gen, Role::Server]
-                    .into_iter()
-                    .find(|r| r.name() == text)
-                    .map(|r| r.rank() as i64),
-            ),
+            SEGMENT => Some(rank(segment_names(), text)),
+            ROLE => Some(rank(role_names(), text)),
             _ => None,
         }
     }
@@ -146,10 +136,32 @@ impl Table for Segments {
 const SEGMENT: usize = 3;
 const ROLE: usize = 4;
 
-/// Index of the first segment-table entry named `name` (names may repeat
-/// across deployment kinds).
-fn first_of_name(name: &str) -> usize {
-    SEGMENTS.iter().position(|s| s.name == name).unwrap_or(0)
+/// Keys of `segment` and `role`: ranks in byte order (SQLite's BINARY),
+/// so they group and sort as the text does.
+fn segment_names() -> &'static [&'static str] {
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut v: Vec<&'static str> = SEGMENTS.iter().map(|s| s.name).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    &NAMES
+}
+
+fn role_names() -> &'static [&'static str] {
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut v: Vec<&'static str> = [Role::Router, Role::Ctx, Role::Gen, Role::Server]
+            .into_iter()
+            .map(Role::name)
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    &NAMES
+}
+
+fn rank(sorted: &[&str], name: &str) -> Option<i64> {
+    sorted.binary_search(&name).ok().map(|i| i as i64)
 }
 
 fn int(name: &str) -> Column {
@@ -190,8 +202,8 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
             id_column(),
             int("request_id").not_null().access(Access::Sorted),
             int("seq").not_null(),
-            text("segment").not_null().access(Access::Lookup),
-            text("role").not_null().access(Access::Lookup),
+            text("segment").not_null().access(Access::Lookup).keys_sorted(),
+            text("role").not_null().access(Access::Lookup).keys_sorted(),
             text("side").not_null(),
             text("start_field").not_null(),
             text("end_field").not_null(),
