@@ -4,11 +4,16 @@
 -- Columns: Time (%) = share of the total kernel time; Total Time, Avg, Med (median, numpy-linear), Min, Max,
 -- StdDev (sample standard deviation, n-1; 0 for one instance) — all ns; Instances; Name.
 -- Ordered by total time, largest first (ties by name).
+-- Plain SQLite (no extension functions): the median is the middle value, or the mean of the two middle values.
 WITH k AS (
-  SELECT name, dur, AVG(dur) OVER (PARTITION BY name) AS mean FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL
+  SELECT name, dur, AVG(dur) OVER (PARTITION BY name) AS mean,
+         ROW_NUMBER() OVER (PARTITION BY name ORDER BY dur) - 1 AS i,
+         COUNT(*) OVER (PARTITION BY name) AS cnt
+  FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL
 ),
 per AS (
-  SELECT name, SUM(dur) AS total, COUNT(*) AS n, AVG(dur) AS avg, median(dur) AS med,
+  SELECT name, SUM(dur) AS total, COUNT(*) AS n, AVG(dur) AS avg,
+         AVG(CASE WHEN i IN ((cnt - 1) / 2, cnt / 2) THEN dur END) AS med,
          MIN(dur) AS min, MAX(dur) AS max,
          CASE WHEN COUNT(*) > 1 THEN sqrt(SUM((dur - mean) * (dur - mean)) / (COUNT(*) - 1)) ELSE 0.0 END AS sd
   FROM k
