@@ -71,6 +71,8 @@ struct Segments {
     store: Arc<Store>,
     /// (request, segment-table index) of each row.
     rows: Vec<(u32, u8)>,
+    /// Each row's span, evaluated once.
+    spans: Vec<Span>,
     names: SegmentNames,
 }
 
@@ -83,7 +85,7 @@ impl Table for Segments {
         let (ri, seq) = self.rows[row];
         let r = &self.store.trace.requests[ri as usize];
         let seg = &SEGMENTS[seq as usize];
-        let span = || segments::evaluate(seg, r);
+        let span = || self.spans[row];
         match col {
             0 => Cell::Int(row as i64),
             1 => Cell::Int(ri as i64),
@@ -224,9 +226,14 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
                 }
             }
         }
+        let spans = rows
+            .iter()
+            .map(|&(r, seq)| segments::evaluate(&SEGMENTS[seq as usize], &s.trace.requests[r as usize]))
+            .collect();
         Box::new(Segments {
             store: s.clone(),
             rows,
+            spans,
             names: SegmentNames {
                 start: SEGMENTS.iter().map(|g| g.start.name()).collect(),
                 end: SEGMENTS.iter().map(|g| g.end.name()).collect(),
