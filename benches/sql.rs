@@ -1,7 +1,7 @@
 //! SQL layer benchmark: opens the virtual tables over a generated trace of
 //! 1M GPU kernels (2 devices × 4 streams, kernel and gpu_memcpy, small args
 //! on every tenth) and runs the bundled `idle-gaps` and `kernel-stats` (plus
-//! `gpu-idle`). Prints the open time and each query's time (the first query
+//! `gpu-idle`, `kernel-summary`). Prints the open time and each query's time (the first query
 //! also builds the slice numbering it reads). `cargo bench --bench sql`;
 //! `BENCH_KERNELS=N` changes the size.
 
@@ -92,7 +92,7 @@ fn main() {
         "open      {n} kernels in {:.2?} (layout; tables are built by the first query that reads them)",
         t0.elapsed()
     );
-    for name in ["idle-gaps", "idle-total", "kernel-stats", "gpu-idle"] {
+    for name in ["idle-gaps", "idle-total", "kernel-stats", "kernel-summary", "gpu-idle"] {
         let q = sql::Bundled::find(name).unwrap();
         let t0 = Instant::now();
         let rows = db.run(name, q.sql, &[]).unwrap();
