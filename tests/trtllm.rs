@@ -554,7 +554,7 @@ fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
     assert!(ok, "{err}");
     assert_eq!(out.replace("\r\n", "\n"), "id,non_streaming,sft_null,warned\n0,1,1,2\n1,1,1,2\n");
     // The trace draws no ctx_postprocessing; decode is there.
-    let (d, _) = convert_paths(&[p.clone()]);
+    let (d, _) = convert_paths(std::slice::from_ref(&p));
     let names: Vec<&str> = d.slices.iter().map(|s| s.name.as_str()).collect();
     assert!(!names.contains(&"ctx_postprocessing"), "{names:?}");
     assert_eq!(names.iter().filter(|n| **n == "decode").count(), 2);

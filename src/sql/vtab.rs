@@ -208,6 +208,9 @@ impl TableDef {
 /// Rows of one table, read in place.
 pub trait Table: Send + Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The cell at `row`, `col` (`row < len()`).
     fn cell(&self, row: usize, col: usize) -> Cell<'_>;
     /// Integer key of a [`Access::Sorted`] or [`Access::Lookup`] cell; `None`
@@ -251,6 +254,9 @@ impl KeyIndex {
     }
 }
 
+/// An order plan: its columns and, once built, the rows in that order.
+type OrderPlan = (Vec<usize>, Option<Arc<Vec<u32>>>);
+
 /// A table whose rows are built on first use, with its equality indexes
 /// and the row orders plans asked for.
 pub struct Lazy {
@@ -260,7 +266,7 @@ pub struct Lazy {
     indexes: Vec<OnceLock<Arc<KeyIndex>>>,
     /// Column lists of [`PLAN_ORDER`] plans (the plan names its position)
     /// and, once built, the rows in that order.
-    orders: Mutex<Vec<(Vec<usize>, Option<Arc<Vec<u32>>>)>>,
+    orders: Mutex<Vec<OrderPlan>>,
 }
 
 impl Lazy {
@@ -298,7 +304,7 @@ impl Lazy {
             cols.clone()
         };
         let t = self.table();
-        let key = |r: usize, i: usize| cols.get(i).map_or(None, |&c| t.key(r, c));
+        let key = |r: usize, i: usize| cols.get(i).and_then(|&c| t.key(r, c));
         let mut keyed: Vec<([Option<i64>; MAX_ORDER], u32)> = (0..t.len())
             .map(|r| ([key(r, 0), key(r, 1), key(r, 2)], r as u32))
             .collect();
@@ -506,11 +512,10 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
                 }
             }
             op @ (Op::Gt | Op::Ge | Op::Lt | Op::Le)
-                if matches!(access, Access::RowIndex | Access::Sorted) =>
+                if matches!(access, Access::RowIndex | Access::Sorted)
+                    && ranges[col].len() < MAX_RANGE =>
             {
-                if ranges[col].len() < MAX_RANGE {
-                    ranges[col].push((i, op));
-                }
+                ranges[col].push((i, op));
             }
             _ => {}
         }
