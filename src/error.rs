@@ -199,6 +199,42 @@ fn non_json_number(text: &str, line: usize, column: usize) -> Option<&'static st
         .find(|t| window.contains(t))
 }
 
+/// A non-finite number as C's printf writes it (`nan`, `-nan`, `inf`,
+/// `-inf`, `nan(...)`, any case) in which a syntax error falls: the whole
+/// word around the error position.
+fn c_non_finite(text: &str, line: usize, column: usize) -> Option<&str> {
+    const MAX: usize = 64;
+    let b = text.as_bytes();
+    let at = offset_of(text, line, column).min(b.len());
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let sign = |c: u8| c == b'-' || c == b'+';
+    let mut start = at;
+    while start > 0 && at - start < MAX && word(b[start - 1]) {
+        start -= 1;
+    }
+    let mut end = at;
+    if start == end && end < b.len() && sign(b[end]) {
+        // The error is at the sign itself.
+        end += 1;
+    } else if start > 0 && sign(b[start - 1]) {
+        start -= 1;
+    }
+    while end < b.len() && end - start < MAX && word(b[end]) {
+        end += 1;
+    }
+    // C99's `nan(n-char-sequence)`.
+    if b.get(end) == Some(&b'(') {
+        if let Some(close) = b[end..b.len().min(end + MAX)]
+            .iter()
+            .position(|&c| c == b')')
+        {
+            end += close + 1;
+        }
+    }
+    let w = text.get(start..end)?;
+    crate::json::is_non_finite(w).then_some(w)
+}
+
 impl Error {
     /// Process exit code: 1 for bad input or failed I/O, 2 for usage errors.
     pub fn exit_code(&self) -> i32 {
@@ -228,8 +264,9 @@ impl InputError {
 
     /// An error from serde_json while parsing `text` (the whole input, so
     /// the position is the file's): positioned at its line and column, with
-    /// a plain explanation for the tokens Python writes but JSON forbids
-    /// (`NaN`, `Infinity`, `-Infinity`) and for a cut (the text ends early).
+    /// a plain explanation for the non-finite numbers JSON forbids but
+    /// Python writes (`NaN`, `Infinity`, `-Infinity`) or C's printf (`nan`,
+    /// `-nan`, `inf`, `-inf`) and for a cut (the text ends early).
     /// `complete` is how many complete records precede a cut, when known.
     pub fn json_in(
         path: impl Into<PathBuf>,
@@ -250,6 +287,19 @@ impl InputError {
                         "`{token}` is not a JSON number (Python's json.dumps writes it for float('{}')); \
                          write null or a string instead",
                         if token == "NaN" { "nan" } else { "inf" }
+                    ),
+                );
+            }
+            // (An importer that read past the token already explains it.)
+            if let Some(token) = c_non_finite(text, e.line as usize, e.column as usize)
+                .filter(|t| !e.message.contains(&format!("`{t}`")))
+            {
+                return InputError::new(
+                    path,
+                    Position::LineColumn(e.line, e.column),
+                    format!(
+                        "`{token}` is not a JSON number ({}); write null or a string instead",
+                        crate::json::non_finite_kind(token)
                     ),
                 );
             }
