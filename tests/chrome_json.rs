@@ -100,15 +100,18 @@ fn kineto_small_fixture() {
     // GPU 1 only has metadata: no track for it.
     assert!(!d.tracks.iter().any(|t| t.name == "GPU 1"));
 
-    // crossing_kernel [22.000, 26.000] crosses add_kernel [20.001, 23.001]:
-    // it moves to a lane below stream 7, with its timestamps untouched.
+    // crossing_kernel [22.000, 26.000] starts 1.001 µs before add_kernel
+    // [20.001, 23.001] ends, on the same stream: more than the 1 µs of
+    // timing noise, so a profiler artifact (overlapping_gpu_work) that moves
+    // to a lane of its own below stream 7, with its timestamps untouched.
     let c = one("crossing_kernel");
     assert_eq!((c.ts, c.dur), (BASE + 22 * US, 4 * US));
     assert_ne!(c.track, k.track);
     let lane = d.track(c.track);
-    assert_eq!(lane.name, "stream 7");
+    assert_eq!(lane.name, "stream 7 (profiler artifacts)");
     assert_eq!(d.track(lane.parent.unwrap()).tid, Some(7));
-    assert!(stderr.contains("slices moved to lanes=1"), "{stderr}");
+    assert!(stderr.contains("overlapping_gpu_work                1"), "{stderr}");
+    assert!(stderr.contains("slices moved to lanes=0"), "{stderr}");
 
     // Nesting on the CPU thread: step ⊃ aten::add ⊃ cudaLaunchKernel ⊃ [memory].
     assert_eq!(add.depth, 1);
@@ -412,7 +415,9 @@ fn info_reports_lanes_and_sizes() {
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("format=chrome-json"), "{stdout}");
-    assert!(stdout.contains("slices moved to lanes=1"), "{stdout}");
+    // The one crossing GPU work of the fixture is a profiler artifact, on
+    // its own lane made by the importer, not the layout.
+    assert!(stdout.contains("slices moved to lanes=0"), "{stdout}");
     assert!(stdout.contains("records=22"), "{stdout}");
 }
 

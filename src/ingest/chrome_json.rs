@@ -31,8 +31,9 @@
 //!
 //! **Processes and threads.** Each (pid, tid) is a thread track under its
 //! pid's process track. A process is a GPU when its `process_labels` name one
-//! (`GPU 0`) or it holds GPU work (`kernel`, `gpu_memcpy`, `gpu_memset`,
-//! `gpu_user_annotation`, legacy `Kernel`/`Memcpy`/`Memset`); a GPU process is
+//! (`GPU 0`) or it holds GPU work (`kernel`, `gpu_memcpy`, `gpu_memset` in any
+//! spelling, as [`gpu::GpuKind::of_category`] reads them) or
+//! `gpu_user_annotation`; a GPU process is
 //! named after its label (else `GPU <pid>`), other processes after
 //! `process_name` (else `process <pid>`, or the pid string itself). Threads
 //! take their `thread_name` with surrounding spaces trimmed (`"stream 7 "`),
@@ -55,6 +56,15 @@
 //! chain the same way, grouped by `bind_id` (integers and `0x` hex strings
 //! as numbers, so `"0x10"` is `16`; other strings as written).
 //! Ends that find no partner or no slice are counted warnings.
+//!
+//! **Profiler artifacts.** A stream runs one piece of GPU work at a time;
+//! work that it cannot have run as recorded — GPU work written at `ts` 0
+//! far from the input's other events ([`gpu::ZERO_TIMESTAMP`]), or work
+//! overlapping other work on its stream beyond the timing noise
+//! ([`gpu::OVERLAPPING`]) — is a warning naming its event, is listed in
+//! [`Trace::gpu_artifacts`] (kept out of GPU statistics) and moves to a
+//! lane `<stream> (profiler artifacts)` under its stream. What is GPU work
+//! is [`gpu::kind_of`]'s call.
 //!
 //! **Non-finite numbers** (`nan`, `-nan`, `inf`, `-inf` as C's printf writes
 //! them, Python's `NaN`, `Infinity`, `-Infinity`), which JSON lacks: in
@@ -88,6 +98,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{InputError, JsonFault, Position, Result};
 use crate::json::Str;
+use crate::model::gpu;
 use crate::model::{
     ArgValue, Args, Counter, CounterUnit, Flow, Location, Slice, SliceId, SliceKind, StrId, Trace,
     Track, TrackId, TrackKind, Warning,
@@ -195,7 +206,7 @@ struct Event<'a> {
     /// Name and category need no cleaning ([`Importer::name`]).
     name_plain: bool,
     cat_plain: bool,
-    /// The category is one of [`GPU_CATEGORIES`].
+    /// The category marks a GPU ([`gpu_category`]).
     gpu: bool,
 }
 
@@ -261,10 +272,7 @@ fn prepare(ev: RawEvent<'_>) -> Event<'_> {
         },
         name_plain: ev.name.as_ref().is_none_or(|n| plain_name(&n.0)),
         cat_plain: ev.cat.as_ref().is_none_or(|c| plain_name(&c.0)),
-        gpu: ev
-            .cat
-            .as_ref()
-            .is_some_and(|c| GPU_CATEGORIES.contains(&&*c.0)),
+        gpu: ev.cat.as_ref().is_some_and(|c| gpu_category(&c.0)),
         ph: ev.ph.map(|s| s.0),
         name: ev.name.map(|s| s.0),
         cat: ev.cat.map(|s| s.0),
@@ -511,6 +519,9 @@ struct Importer<'a, 't> {
     extra: String,
     /// Slices per thread (by index in `threads`), for flow binding.
     by_thread: Vec<Vec<SliceId>>,
+    /// The event that made each slice of this input (by slice id from
+    /// `first_slice`), for warnings about slices.
+    slice_events: Vec<u64>,
     flow_groups: FxHashMap<FlowKey<'a>, u32>,
     /// Flow endpoints, flat (one allocation for all groups).
     flows: Vec<FlowEnd>,
@@ -526,15 +537,12 @@ struct Importer<'a, 't> {
 /// Longest event name or category kept whole (bytes).
 pub const MAX_NAME_BYTES: usize = 65536;
 
-const GPU_CATEGORIES: &[&str] = &[
-    "kernel",
-    "gpu_memcpy",
-    "gpu_memset",
-    "gpu_user_annotation",
-    "Kernel",
-    "Memcpy",
-    "Memset",
-];
+/// Whether events of this category make their process a GPU: GPU work in
+/// any spelling ([`gpu::GpuKind::of_category`]) and Kineto's GPU-side
+/// annotations, `gpu_user_annotation`.
+fn gpu_category(cat: &str) -> bool {
+    gpu::GpuKind::of_category(cat).is_some() || cat == "gpu_user_annotation"
+}
 
 impl<'a> Importer<'a, '_> {
     fn err(&self, index: u64, field: &str, message: impl Into<String>) -> InputError {
@@ -717,16 +725,18 @@ impl<'a> Importer<'a, '_> {
         }
     }
 
+    /// Adds a slice on a thread, made by event `index`, at (ts, dur), with
+    /// (name, category).
     fn add_slice(
         &mut self,
         thread: usize,
-        ts: i64,
-        dur: i64,
-        name: StrId,
-        cat: Option<StrId>,
+        index: u64,
+        (ts, dur): (i64, i64),
+        (name, cat): (StrId, Option<StrId>),
         args: Args,
         kind: SliceKind,
     ) -> SliceId {
+        self.slice_events.push(index);
         let id = self.trace.add_slice(Slice {
             ts,
             dur,
@@ -809,7 +819,8 @@ impl<'a> Importer<'a, '_> {
                             return Ok(());
                         }
                         let args = self.args(ev.args, ev.args_depth, index);
-                        let id = self.add_slice(t, ts, dur, name, cat, args, SliceKind::Span);
+                        let id =
+                            self.add_slice(t, index, (ts, dur), (name, cat), args, SliceKind::Span);
                         self.bind_v2(flow, Some(id), ts, index);
                     }
                     "B" => {
@@ -891,10 +902,9 @@ impl<'a> Importer<'a, '_> {
                         let args = self.args(args, depth, b.index);
                         let id = self.add_slice(
                             t,
-                            b.ts,
-                            ts - b.ts,
-                            b.name,
-                            b.cat,
+                            b.index,
+                            (b.ts, ts - b.ts),
+                            (b.name, b.cat),
                             args,
                             SliceKind::Span,
                         );
@@ -914,12 +924,19 @@ impl<'a> Importer<'a, '_> {
                             Scope::Thread => {
                                 let t = self.thread(pid, tid);
                                 self.seen(t, ts);
-                                let id =
-                                    self.add_slice(t, ts, 0, name, cat, args, SliceKind::Instant);
+                                let id = self.add_slice(
+                                    t,
+                                    index,
+                                    (ts, 0),
+                                    (name, cat),
+                                    args,
+                                    SliceKind::Instant,
+                                );
                                 self.bind_v2(flow, Some(id), ts, index);
                                 return Ok(());
                             }
                         };
+                        self.slice_events.push(index);
                         let id = self.trace.add_slice(Slice {
                             ts,
                             dur: 0,
@@ -1222,7 +1239,14 @@ impl<'a> Importer<'a, '_> {
                     None,
                 );
                 let args = self.args(args, depth, b.index);
-                let id = self.add_slice(t, b.ts, dur, b.name, b.cat, args, SliceKind::Span);
+                let id = self.add_slice(
+                    t,
+                    b.index,
+                    (b.ts, dur),
+                    (b.name, b.cat),
+                    args,
+                    SliceKind::Span,
+                );
                 for (g, phase) in b.flows {
                     self.push_v2(g, phase, Some(id), b.ts, b.index);
                 }
@@ -1236,7 +1260,7 @@ impl<'a> Importer<'a, '_> {
                 p.labels = m.labels;
                 p.sort_index = m.sort_index;
             }
-            p.gpu = p.labels.iter().any(|l| is_gpu_label(l));
+            p.gpu = p.labels.iter().any(|l| gpu::is_device_name(l));
         }
         for t in &mut self.threads {
             if let Some(m) = self.tmeta.remove(&t.key) {
@@ -1268,7 +1292,7 @@ impl<'a> Importer<'a, '_> {
             let name = if p.gpu {
                 p.labels
                     .iter()
-                    .find(|l| is_gpu_label(l))
+                    .find(|l| gpu::is_device_name(l))
                     .cloned()
                     .unwrap_or_else(|| format!("GPU {}", p.raw))
             } else if let Some(n) = &p.name {
@@ -1339,6 +1363,10 @@ impl<'a> Importer<'a, '_> {
             }
         }
 
+        // Before the base time is added: the rule for zero timestamps
+        // reads them as written.
+        self.set_apart_artifacts();
+
         self.bind_flows();
 
         // Base time.
@@ -1361,6 +1389,203 @@ impl<'a> Importer<'a, '_> {
         }
         self.trace.provenance.inputs[self.input as usize].records = self.events;
         Ok(std::mem::take(&mut self.extra))
+    }
+
+    /// Finds the GPU work that its stream cannot have executed as recorded
+    /// (see [`gpu::ZERO_TIMESTAMP`], [`gpu::OVERLAPPING`]): each is warned
+    /// about by event index, listed in [`Trace::gpu_artifacts`] and moved
+    /// to a lane of its own under its stream, so it neither disturbs the
+    /// stream's nesting nor is lost. Times are still as written (no base).
+    fn set_apart_artifacts(&mut self) {
+        struct Found {
+            slice: SliceId,
+            thread: usize,
+            reason: &'static str,
+            field: &'static str,
+            message: String,
+        }
+        let first = self.first_slice;
+        let mut found: Vec<Found> = Vec::new();
+        // The extent of the input's events not written at 0, found when
+        // first needed.
+        let mut rest: Option<Option<(i64, i64)>> = None;
+        for t in 0..self.threads.len() {
+            let trace = &*self.trace;
+            let process = trace.track(self.processes[self.threads[t].process].track);
+            let on_device = gpu::is_device_name(trace.str(process.name));
+            let mut work: Vec<(SliceId, u64)> = self.by_thread[t]
+                .iter()
+                .filter(|&&id| {
+                    let s = trace.slice(id);
+                    gpu::kind_of(
+                        s.category.map(|c| trace.str(c)),
+                        trace.str(s.name),
+                        on_device,
+                    )
+                    .is_some()
+                })
+                .map(|&id| (id, self.slice_events[id.index() - first]))
+                .collect();
+            if work.is_empty() {
+                continue;
+            }
+            work.sort_unstable_by_key(|&(_, index)| index);
+            let stream = || {
+                format!(
+                    "{} / {}",
+                    trace.str(process.name),
+                    trace.str(trace.track(self.threads[t].track).name)
+                )
+            };
+            // Zero timestamps far from everything else.
+            if work.iter().any(|&(id, _)| trace.slice(id).ts == 0) {
+                let rest = *rest.get_or_insert_with(|| {
+                    let slices = trace.slices[first..]
+                        .iter()
+                        .filter(|s| s.ts != 0)
+                        .map(|s| (s.ts, s.end()));
+                    let counters = trace.counters[self.first_counter..]
+                        .iter()
+                        .filter(|c| c.ts != 0)
+                        .map(|c| (c.ts, c.ts));
+                    slices.chain(counters).fold(None, |acc, (a, b)| match acc {
+                        None => Some((a, b)),
+                        Some((lo, hi)) => Some((a.min(lo), b.max(hi))),
+                    })
+                });
+                work.retain(|&(id, _)| {
+                    let s = trace.slice(id);
+                    if s.ts != 0 || !gpu::zero_timestamp_is_far(s.end(), rest) {
+                        return true;
+                    }
+                    let (lo, hi) = rest.expect("far from something");
+                    found.push(Found {
+                        slice: id,
+                        thread: t,
+                        reason: gpu::ZERO_TIMESTAMP,
+                        field: "ts",
+                        message: format!(
+                            "GPU work `{}` on {} has `ts` 0, {} before the input's other \
+                             events (which span {}): 0 is what Kineto writes for a time the \
+                             profiler could not collect, so this is a profiler artifact: {KEPT}",
+                            trace.str(s.name),
+                            stream(),
+                            duration(lo - s.end()),
+                            duration(hi - lo),
+                        ),
+                    });
+                    false
+                });
+            }
+            // Work overlapping other work on the stream beyond the noise.
+            let spans: Vec<(i64, i64)> = work
+                .iter()
+                .map(|&(id, _)| (trace.slice(id).ts, trace.slice(id).end()))
+                .collect();
+            for o in gpu::overlapping(&spans) {
+                let (id, _) = work[o.artifact];
+                let (other, other_index) = work[o.other];
+                let (s, k) = (trace.slice(id), trace.slice(other));
+                found.push(Found {
+                    slice: id,
+                    thread: t,
+                    reason: gpu::OVERLAPPING,
+                    field: if o.starts_inside { "ts" } else { "dur" },
+                    message: format!(
+                        "GPU work `{}` on {} {}, overlapping it by {}, more than the {} of \
+                         timing noise; a stream runs one piece of work at a time, so this is a \
+                         profiler artifact: {KEPT}",
+                        trace.str(s.name),
+                        stream(),
+                        if o.starts_inside {
+                            format!(
+                                "starts while `{}` (traceEvents[{other_index}]) runs",
+                                trace.str(k.name)
+                            )
+                        } else {
+                            format!(
+                                "runs into `{}` (traceEvents[{other_index}])",
+                                trace.str(k.name)
+                            )
+                        },
+                        duration(o.by),
+                        duration(gpu::OVERLAP_NOISE_NS),
+                    ),
+                });
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        // Lanes: per stream, as few as keep the artifacts from crossing one
+        // another (first fit in start order), so the layout has nothing to
+        // move.
+        found.sort_by_key(|f| {
+            (
+                f.thread,
+                self.trace.slice(f.slice).ts,
+                std::cmp::Reverse(self.trace.slice(f.slice).dur),
+                f.slice,
+            )
+        });
+        let mut lanes: Vec<(TrackId, Vec<i64>)> = Vec::new();
+        let mut lane_thread = usize::MAX;
+        for f in &found {
+            if f.thread != lane_thread {
+                lanes.clear();
+                lane_thread = f.thread;
+            }
+            let s = self.trace.slice(f.slice);
+            let (ts, end) = (s.ts, s.end());
+            let mut placed = None;
+            for (track, stack) in lanes.iter_mut() {
+                while stack.last().is_some_and(|&e| e <= ts) {
+                    stack.pop();
+                }
+                if stack.last().is_some_and(|&e| e < end) {
+                    continue;
+                }
+                stack.push(end);
+                placed = Some(*track);
+                break;
+            }
+            let track = match placed {
+                Some(track) => track,
+                None => {
+                    let stream = self.threads[f.thread].track;
+                    let name = format!(
+                        "{} (profiler artifacts)",
+                        self.trace.str(self.trace.track(stream).name)
+                    );
+                    let name = self.trace.intern(&name);
+                    let mut lane = Track::new(name, Some(stream), TrackKind::Plain);
+                    lane.lane_of = Some((stream, u32::MAX - lanes.len() as u32));
+                    lane.description = Some(
+                        "GPU work this stream cannot have executed as recorded (profiler \
+                         artifacts: see the warnings); left out of GPU statistics."
+                            .into(),
+                    );
+                    let track = self.trace.add_track(lane);
+                    lanes.push((track, vec![end]));
+                    track
+                }
+            };
+            self.trace.slices[f.slice.index()].track = track;
+        }
+        found.sort_by_key(|f| (self.slice_events[f.slice.index() - first], f.slice));
+        for f in found {
+            let index = self.slice_events[f.slice.index() - first];
+            self.warn(
+                f.reason,
+                index,
+                &format!("traceEvents[{index}].{}", f.field),
+                f.message,
+            );
+            self.trace.gpu_artifacts.push(gpu::Artifact {
+                slice: f.slice,
+                reason: f.reason,
+            });
+        }
     }
 
     fn bind_flows(&mut self) {
@@ -1549,9 +1774,31 @@ fn merge_args<'a>(
     (Some(Cow::Owned(text)), depth)
 }
 
-fn is_gpu_label(l: &str) -> bool {
-    l.strip_prefix("GPU ")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// The end of every profiler-artifact warning.
+const KEPT: &str = "kept in the trace on a lane of its own under the stream, left out of GPU \
+                    span, busy, idle and gap statistics";
+
+/// A duration for a message: `250 ns`, `1.5 µs`, `29.408 µs`, `3.2 ms`,
+/// `2413669.097 s (27.9 days)`, `1615207264.505 s (51.2 years)` (at most
+/// three decimals, trailing zeros dropped).
+fn duration(ns: i64) -> String {
+    let (value, unit) = match ns.unsigned_abs() {
+        0..=999 => return format!("{ns} ns"),
+        1_000..=999_999 => (ns as f64 / 1e3, "µs"),
+        1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
+        _ => (ns as f64 / 1e9, "s"),
+    };
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    const DAY: f64 = 86_400e9;
+    let days = ns as f64 / DAY;
+    if days.abs() >= 365.25 {
+        format!("{text} {unit} ({:.1} years)", days / 365.25)
+    } else if days.abs() >= 1.0 {
+        format!("{text} {unit} ({days:.1} days)")
+    } else {
+        format!("{text} {unit}")
+    }
 }
 
 /// A stable int32 id for a string (or out-of-range) pid/tid.
@@ -1991,6 +2238,7 @@ pub fn import(trace: &mut Trace, index: u32, input: Input, salvage: bool) -> Res
             last: Vec::new(),
             extra: String::new(),
             by_thread: Vec::new(),
+            slice_events: Vec::new(),
             flow_groups: FxHashMap::default(),
             flows: Vec::new(),
             counter_tracks: FxHashMap::default(),
