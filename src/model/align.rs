@@ -81,8 +81,14 @@ impl Alignment {
 }
 
 /// The earliest timestamp of a source (slices, counters, domain records).
+/// Profiler artifacts (a `ts: 0` kernel) do not count.
 fn first_event(trace: &Trace, s: &Source) -> Option<i64> {
-    let slices = trace.slices[s.slices.clone()].iter().map(|x| x.ts);
+    let artifacts = trace.artifact_slices();
+    let slices = s
+        .slices
+        .clone()
+        .filter(|i| !artifacts.contains(&(*i as u32)))
+        .map(|i| trace.slices[i].ts);
     let counters = trace.counters[s.counters.clone()].iter().map(|c| c.ts);
     let iters = trace.iterations[s.iterations.clone()]
         .iter()

@@ -433,14 +433,27 @@ impl Trace {
     }
 
     /// Earliest and latest instant covered by slices and counters.
+    /// Profiler artifacts ([`gpu::Artifact`]) are left out: a `ts: 0`
+    /// kernel would otherwise stretch the range over decades.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        let s = self.slices.iter().map(|s| (s.ts, s.end()));
+        let artifacts = self.artifact_slices();
+        let s = self
+            .slices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !artifacts.contains(&(*i as u32)))
+            .map(|(_, s)| (s.ts, s.end()));
         let c = self.counters.iter().map(|c| (c.ts, c.ts));
         s.chain(c)
             .fold(None, |acc: Option<(i64, i64)>, (a, b)| match acc {
                 None => Some((a, b)),
                 Some((lo, hi)) => Some((lo.min(a), hi.max(b))),
             })
+    }
+
+    /// Model indexes of the slices that are profiler artifacts.
+    pub fn artifact_slices(&self) -> rustc_hash::FxHashSet<u32> {
+        self.gpu_artifacts.iter().map(|a| a.slice.0).collect()
     }
 
     /// The chain of ancestors of `track`, innermost first, including itself.
