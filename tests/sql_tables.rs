@@ -1046,6 +1046,15 @@ fn adhoc_queries(k: i64, k2: i64, lo: i64, hi: i64) -> Vec<String> {
         s(&format!("track_id = '{}'", k % 8)),
         s(&format!("track_id IN (3, 4, {})", k % 8)),
         s(&format!("track_id = {} AND ts BETWEEN {lo} AND {hi}", k % 8)),
+        // equality narrowed by a ts range (one plan): IN lists, text, strict
+        // and real bounds, a NULL bound, one side only
+        s(&format!("track_id IN (3, {}) AND ts > {lo} AND ts < {hi}", k % 8)),
+        s(&format!("category = 'kernel' AND ts >= {lo}.5 AND ts <= {hi}")),
+        s(&format!("category IN ('kernel', 'cpu_op') AND ts > {lo} AND ts <= {hi}.5")),
+        s(&format!("name = 'gemm' AND ts < {hi}")),
+        s(&format!("track_id = {} AND ts > NULL", k % 8)),
+        s(&format!("parent_id = {k} AND ts >= '{lo}'")),
+        s(&format!("arg_set_id = {k} AND ts BETWEEN {hi} AND {lo}")),
         s(&format!("parent_id = {k}")),
         s(&format!("parent_id = '{k}'")),
         s(&format!("parent_id IN ({k}, {k2})")),

@@ -447,6 +447,11 @@ const PLAN_RANGE: c_int = 2;
 /// values together); the column bits hold the plan's number.
 const PLAN_ORDER: c_int = 3;
 const MAX_ORDER: usize = 3;
+/// Equality on a searchable column (argv\[0\], an `IN` list too) narrowed
+/// by a range on the column the rows are ordered by (`ts`): the equal rows
+/// come in row order, so the range is a binary search within them. The
+/// range operators of argv\[1..\] are coded from [`OPS_SHIFT`] on.
+const PLAN_EQ_RANGE: c_int = 4;
 const PLAN_IN: c_int = 8;
 const COL_SHIFT: u32 = 4;
 const COL_MASK: c_int = 0x3ff;
@@ -532,6 +537,24 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
             best = Some((cost, rows, PLAN_RANGE, col, ops));
         }
     }
+    // Equality narrowed by a range on the ordering column: better than
+    // either alone (a track's slices within a time window).
+    let ord_col = def
+        .order
+        .first()
+        .copied()
+        .filter(|&c| matches!(def.columns[c].access, Access::Sorted | Access::RowIndex));
+    if let (Some((_, rows, PLAN_EQ, col, used)), Some(oc)) = (&best, ord_col) {
+        let (rows, col, eq) = (*rows, *col, used[0]);
+        if col != oc && !ranges[oc].is_empty() && def.columns[col].access != Access::RowIndex {
+            let r = &ranges[oc];
+            let both = r.iter().any(|(_, o)| o.is_lower()) && r.iter().any(|(_, o)| !o.is_lower());
+            let rows = (if both { rows / 8.0 } else { rows / 3.0 }).max(1.0);
+            let mut all = vec![eq];
+            all.extend(r.iter().take(MAX_RANGE - 1).map(|(i, _)| *i));
+            best = Some((rows + 2.0 * log_n, rows, PLAN_EQ_RANGE, col, all));
+        }
+    }
     let constrained = best.is_some();
     match best {
         Some((cost, rows, kind, col, used)) => {
@@ -541,17 +564,19 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
                 let u = unsafe { &mut *info.aConstraintUsage.add(i) };
                 u.argvIndex = argv as c_int + 1;
                 u.omit = 0;
+                let code = match Op::of(cons[i].op) {
+                    Op::Gt => 1,
+                    Op::Ge => 2,
+                    Op::Lt => 3,
+                    _ => 4,
+                };
                 if kind == PLAN_RANGE {
-                    let code = match Op::of(cons[i].op) {
-                        Op::Gt => 1,
-                        Op::Ge => 2,
-                        Op::Lt => 3,
-                        _ => 4,
-                    };
                     idx |= code << (OPS_SHIFT + 3 * argv as u32);
+                } else if kind == PLAN_EQ_RANGE && argv > 0 {
+                    idx |= code << (OPS_SHIFT + 3 * (argv as u32 - 1));
                 }
             }
-            if kind == PLAN_EQ {
+            if kind == PLAN_EQ || kind == PLAN_EQ_RANGE {
                 // SAFETY: inside xBestIndex, with a constraint index.
                 let is_in = unsafe { ffi::sqlite3_vtab_in(info, used[0] as c_int, -1) } != 0;
                 if is_in {
@@ -559,8 +584,8 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
                     // row order. SAFETY: as above.
                     unsafe { ffi::sqlite3_vtab_in(info, used[0] as c_int, 1) };
                     idx |= PLAN_IN;
-                } else if def.columns[col].access == Access::RowIndex
-                    || (col == 0 && def.unique_first)
+                } else if kind == PLAN_EQ
+                    && (def.columns[col].access == Access::RowIndex || (col == 0 && def.unique_first))
                 {
                     info.idxFlags |= ffi::SQLITE_INDEX_SCAN_UNIQUE;
                 }
@@ -845,6 +870,55 @@ impl ModelCursor {
         }
     }
 
+    /// Keeps the rows whose column `oc` (ascending along the rows) is within
+    /// `bounds` (operator code as in [`PLAN_RANGE`], value): two binary
+    /// searches. Non-integer bounds are left to SQLite.
+    fn narrow(&mut self, t: &dyn Table, oc: usize, bounds: &[(c_int, &Arg)]) {
+        let list: Vec<u32>;
+        let rows: &[u32] = match &self.rows {
+            Rows::Range(a, b) => {
+                list = (*a as u32..*b as u32).collect();
+                &list
+            }
+            Rows::Indexed(ix, a, b) => &ix.rows[*a..*b],
+            Rows::List(v) => v,
+            Rows::Ordered(v) => v,
+        };
+        let key = |p: usize| t.key(rows[p] as usize, oc).unwrap_or(i64::MIN);
+        let first_at_least = |k: i64| -> usize {
+            let (mut lo, mut hi) = (0, rows.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if key(mid) < k {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let after = |k: i64| k.checked_add(1).map_or(rows.len(), first_at_least);
+        let (mut a, mut b) = (0, rows.len());
+        for &(code, v) in bounds {
+            let k = match v {
+                Arg::Int(k) => *k,
+                Arg::Null => {
+                    b = 0;
+                    continue;
+                }
+                _ => continue,
+            };
+            match code {
+                1 => a = a.max(after(k)),
+                2 => a = a.max(first_at_least(k)),
+                3 => b = b.min(first_at_least(k)),
+                _ => b = b.min(after(k)),
+            }
+        }
+        let kept = rows[a..b.max(a)].to_vec();
+        self.rows = Rows::List(kept);
+    }
+
     /// Positions the cursor on the rows of plan `idx_num` with `args` (one
     /// list per argv entry; several values only for an `IN` list).
     fn filter(&mut self, idx_num: c_int, args: &[Vec<Arg>]) {
@@ -855,7 +929,7 @@ impl ModelCursor {
         self.pos = 0;
         self.rows = Rows::Range(0, n);
         match idx_num & 7 {
-            PLAN_EQ => {
+            kind @ (PLAN_EQ | PLAN_EQ_RANGE) => {
                 let values = args.first().map(Vec::as_slice).unwrap_or(&[]);
                 let mut parts: Vec<Rows> = Vec::with_capacity(values.len());
                 for v in values {
@@ -881,6 +955,17 @@ impl ModelCursor {
                         Rows::List(all)
                     }
                 };
+                if kind == PLAN_EQ_RANGE {
+                    let Some(oc) = lazy.def.order.first().copied() else {
+                        return;
+                    };
+                    let bounds: Vec<(c_int, &Arg)> = args[1..]
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some(((idx_num >> (OPS_SHIFT + 3 * i as u32)) & 7, v.first()?)))
+                        .collect();
+                    self.narrow(t, oc, &bounds);
+                }
             }
             PLAN_RANGE => {
                 let (mut a, mut b) = (0usize, n);
