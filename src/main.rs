@@ -199,6 +199,29 @@ impl AlignArgs {
     }
 }
 
+/// Writes `text` to stdout. A reader that stopped reading (`| head`) ends
+/// the output quietly; any other failure (a full disk) is an error, never
+/// lost output with exit 0.
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .or_else(stdout_error)
+}
+
+/// A failed write to stdout: nothing when the pipe was closed, else an error.
+fn stdout_error(e: std::io::Error) -> Result<(), Error> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(Error::Write {
+            path: "standard output".into(),
+            source: e,
+        })
+    }
+}
+
 /// What a command reads of the inputs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reads {
@@ -358,7 +381,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
             layout::lay_out(&mut trace);
-            print!("{}", summary::summarize(&trace));
+            emit(&summary::summarize(&trace))?;
             Ok(())
         }
         Command::Stats {
@@ -376,11 +399,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         .into(),
                 ));
             }
-            let mut stdout = std::io::stdout().lock();
-            let _ = std::io::Write::write_all(
-                &mut stdout,
-                sql::stats::render(&sections, format).as_bytes(),
-            );
+            emit(&sql::stats::render(&sections, format))?;
             let non_streaming = db.warning_count("non_streaming");
             if non_streaming > 0 {
                 eprintln!(
@@ -434,6 +453,14 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
+            // The bundled queries' parameters are counts (`:top`, `:n`).
+            if sql::Bundled::find(&name).is_some() {
+                if let Some((k, v)) = params.iter().find(|(_, v)| v.parse::<u64>().is_err()) {
+                    return Err(Error::Usage(format!(
+                        "--param {k}={v}: query `{name}` takes a whole number of rows (0, 1, 2, ...)"
+                    )));
+                }
+            }
             let db = database("query", &inputs, input_format, salvage, &align, Reads::All)?;
             if let Some(fast) = sql::slow_form_equivalent(&text) {
                 let n = db.kernel_count();
@@ -444,8 +471,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                 }
             }
-            let known = db.parameters(&name, &text)?;
-            if let Some((k, _)) = params.iter().find(|(k, _)| !known.contains(k)) {
+            let known = db.parameters(&text);
+            let unknown = known
+                .as_ref()
+                .and_then(|known| params.iter().find(|(k, _)| !known.contains(k)));
+            if let (Some((k, _)), Some(known)) = (unknown, &known) {
                 let list = if known.is_empty() {
                     "it has none".to_owned()
                 } else {
@@ -469,7 +499,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             if format == OutputFormat::Csv {
                 let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
                 streamed = db.run_csv(&name, &text, &params, &mut out)?;
-                let _ = out.flush();
+                out.flush().or_else(stdout_error)?;
             }
             let rows = match streamed {
                 Some(0) => sql::Rows::default(),
@@ -494,16 +524,17 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             if streamed.is_none() {
                 let out = sql::render(&rows, format);
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout.write_all(out.as_bytes());
+                emit(&out)?;
             }
             Ok(())
         }
         Command::Queries => {
             let width = sql::BUNDLED.iter().map(|b| b.name.len()).max().unwrap_or(0);
+            let mut list = String::new();
             for b in sql::BUNDLED {
-                println!("{:width$}  {}", b.name, b.description());
+                list.push_str(&format!("{:width$}  {}\n", b.name, b.description()));
             }
+            emit(&list)?;
             Ok(())
         }
         Command::Db {

@@ -126,3 +126,123 @@ fn valid_inputs_with_nothing_for_the_command_exit_1_not_2() {
     assert_eq!(c, 1, "{err}");
     assert!(!Path::new(&o).exists());
 }
+
+/// SQL whose later statements use what earlier ones created runs in order
+/// (the parameter check must not prepare them all first).
+#[test]
+fn statements_run_in_order() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let (ok, out, err) = run(&[
+        "query", "--sql", "CREATE TEMP TABLE t AS SELECT id FROM slice; SELECT count(*) AS n FROM t", &k,
+        "--format", "csv",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.replace("\r\n", "\n"), "n\n8\n");
+}
+
+/// `query` and `stats` read a pipe like the other commands (looking for a
+/// database file's header must not eat the pipe's first bytes).
+#[cfg(unix)]
+#[test]
+fn query_and_stats_read_a_pipe() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let text = std::fs::read(fixture("chrome/kineto_small.json")).unwrap();
+    for args in [
+        vec!["query", "--sql", "SELECT count(*) FROM slice", "/dev/stdin", "--format", "csv"],
+        vec!["stats", "/dev/stdin", "--format", "csv"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_breakdown-trace"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&text).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// Output that cannot be written is an error (exit 1), never lost with
+/// exit 0 and never a panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn unwritable_standard_output_is_an_error() {
+    use std::process::{Command, Stdio};
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    for args in [
+        vec!["query", "kernel-stats", k.as_str(), "--format", "csv"],
+        vec!["query", "kernel-stats", k.as_str(), "--format", "json"],
+        vec!["stats", k.as_str()],
+        vec!["info", k.as_str()],
+        vec!["queries"],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_breakdown-trace"))
+            .args(&args)
+            .stdout(Stdio::from(full))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("standard output") && !err.contains("panicked"), "{err}");
+    }
+}
+
+/// Bundled queries take counts: anything else is a usage error naming the
+/// parameter (a text `top` used to compare as always-true).
+#[test]
+fn bundled_query_parameters_are_counts() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    for v in ["abc", "-1", "1.5"] {
+        let (c, err) = code(&["query", "gpu-idle", &k, "--param", &format!("top={v}")]);
+        assert_eq!(c, 2, "{v}: {err}");
+        assert!(err.contains(&format!("--param top={v}")), "{err}");
+    }
+}
+
+/// SQL cannot create files: no ATTACH, no VACUUM INTO.
+#[test]
+fn queries_write_no_files() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("x.sqlite");
+    let t = target.display().to_string();
+    for sql in [format!("ATTACH '{t}' AS a"), format!("VACUUM INTO '{t}'")] {
+        let (c, err) = code(&["query", "--sql", &sql, &k]);
+        assert_eq!(c, 1, "{sql}: {err}");
+        assert!(!target.exists(), "{sql}");
+    }
+}
+
+/// Iteration fields whose column names differ only in case, or that two
+/// keys share (`a.b` and `a_b`), get columns of their own: no failure, no
+/// merged values (SQLite's column names ignore case).
+#[test]
+fn iteration_columns_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("iters.json");
+    std::fs::write(
+        &f,
+        r#"[{"timestamp":"03-04-2024 05:06:07.000000","iter":10,"ID":7,"numActiveRequests":1,
+            "numactiverequests":2,"inflightBatchingStats":{"numCtxTokens":5},
+            "inflightBatchingStats_numCtxTokens":6}]"#,
+    )
+    .unwrap();
+    let p = f.display().to_string();
+    let (ok, out, err) = run(&[
+        "query", "--sql",
+        "SELECT ID_2, numActiveRequests, numactiverequests_2, inflightBatchingStats_numCtxTokens, \
+         inflightBatchingStats_numCtxTokens_2 FROM iteration",
+        &p, "--format", "csv",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().nth(1), Some("7,1,2,5,6"));
+    let db = dir.path().join("i.sqlite").display().to_string();
+    let (ok, _, err) = run(&["db", &p, "-o", &db]);
+    assert!(ok, "{err}");
+}

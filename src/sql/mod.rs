@@ -88,6 +88,15 @@ pub struct Database {
     store: Option<Arc<Store>>,
 }
 
+/// How many databases SQL may attach. 0 for queries: `ATTACH` and
+/// `VACUUM INTO` would create files, and queries never write files.
+fn set_attach_limit(conn: &Connection, n: i32) {
+    // SAFETY: an open connection; sqlite3_limit only reads and sets a limit.
+    unsafe {
+        rusqlite::ffi::sqlite3_limit(conn.handle(), rusqlite::ffi::SQLITE_LIMIT_ATTACHED, n);
+    }
+}
+
 fn sql_err(query: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::Query {
         query: query.to_owned(),
@@ -109,6 +118,7 @@ impl Database {
         vtab::register(&conn, &tables::all(&store)).map_err(load_err)?;
         conn.execute_batch(&schema::views()).map_err(load_err)?;
         functions::register(&conn).map_err(load_err)?;
+        set_attach_limit(&conn, 0);
         Ok(Database {
             conn,
             store: Some(store),
@@ -137,6 +147,7 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| bad(e.to_string()))?;
+        set_attach_limit(&conn, 0);
         let tables: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('slice', 'track', 'request')",
@@ -154,8 +165,13 @@ impl Database {
     }
 
     /// True when `path` starts with SQLite's file header.
+    /// Only regular files are looked at: reading a pipe's first bytes
+    /// would take them from the importer.
     pub fn is_database(path: &Path) -> bool {
         use std::io::Read;
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return false;
+        }
         let mut head = [0u8; 16];
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut head))
@@ -219,10 +235,18 @@ impl Database {
         }
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let n = columns.len();
-        let werr = |e: std::io::Error| Error::Sql(format!("writing the result: {e}"));
+        // A closed pipe (`| head`) ends the output quietly; other write
+        // failures are errors.
+        let closed = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+        let werr = |e: std::io::Error| Error::Write {
+            path: "standard output".into(),
+            source: e,
+        };
         if n > 0 {
-            out.write_all(format::csv_line(columns.into_iter()).as_bytes())
-                .map_err(werr)?;
+            match out.write_all(format::csv_line(columns.into_iter()).as_bytes()) {
+                Err(e) if closed(&e) => return Ok(Some(0)),
+                r => r.map_err(werr)?,
+            }
         }
         let mut rows = stmt.raw_query();
         let mut count = 0u64;
@@ -231,20 +255,23 @@ impl Database {
             for i in 0..n {
                 fields.push(format::text(&row.get::<_, Value>(i).map_err(&err)?));
             }
-            out.write_all(format::csv_line(fields.into_iter()).as_bytes())
-                .map_err(werr)?;
+            match out.write_all(format::csv_line(fields.into_iter()).as_bytes()) {
+                Err(e) if closed(&e) => return Ok(Some(count + 1)),
+                r => r.map_err(werr)?,
+            }
             count += 1;
         }
         Ok(Some(count))
     }
 
     /// The named parameters (`:name`, without the colon) the statements of
-    /// `sql` use, in order of first use.
-    pub fn parameters(&self, query: &str, sql: &str) -> Result<Vec<String>> {
-        let err = sql_err(query);
+    /// `sql` use, in order of first use; `None` when a statement cannot be
+    /// prepared before the ones before it have run (it uses a table they
+    /// create), or has an error that running it will report.
+    pub fn parameters(&self, sql: &str) -> Option<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         let mut batch = Batch::new(&self.conn, sql);
-        while let Some(stmt) = batch.next().map_err(&err)? {
+        while let Some(stmt) = batch.next().ok()? {
             for i in 1..=stmt.parameter_count() {
                 if let Some(n) = stmt.parameter_name(i) {
                     let n = n.trim_start_matches([':', '@', '$']).to_owned();
@@ -254,7 +281,7 @@ impl Database {
                 }
             }
         }
-        Ok(names)
+        Some(names)
     }
 
     /// Warnings of one kind counted while loading the inputs.
@@ -355,6 +382,7 @@ pub fn write_db(trace: Trace, path: &Path) -> Result<LoadStats> {
         let file = tmp
             .to_str()
             .ok_or_else(|| Error::Sql(format!("{}: path is not UTF-8", tmp.display())))?;
+        set_attach_limit(conn, 1);
         conn.execute("ATTACH DATABASE ?1 AS out", [file])
             .map_err(load_err)?;
         let mut st = LoadStats::default();

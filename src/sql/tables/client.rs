@@ -103,20 +103,29 @@ fn json_of(fields: &[(String, ArgValue)]) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// Field columns of `iteration` in first-seen order, de-duplicated by
-/// column name; `timestamp` and `iter` are fixed columns.
-fn iteration_columns(store: &Store) -> Vec<String> {
-    let mut columns: Vec<String> = Vec::new();
-    let mut seen = BTreeSet::new();
+/// Field columns of `iteration` in first-seen order, one per input key
+/// (`timestamp` and `iter` are fixed columns), with the key each holds.
+/// SQLite's column names ignore case, so a name that equals a fixed or an
+/// earlier column but for case, or that two keys share (`a.b` and `a_b`),
+/// gets a suffix (`ID_2`): no value is merged into another's column.
+fn iteration_columns(store: &Store) -> Vec<(String, String)> {
+    let mut columns: Vec<(String, String)> = Vec::new();
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    let mut taken: BTreeSet<String> =
+        ITERATION_FIXED.iter().map(|c| c.to_ascii_lowercase()).collect();
     for it in &store.trace.iterations {
         for (k, _) in &it.fields {
-            if k == "timestamp" || k == "iter" {
+            if k == "timestamp" || k == "iter" || !keys.insert(k) {
                 continue;
             }
-            let c = iteration_column(k);
-            if seen.insert(c.clone()) {
-                columns.push(c);
+            let base = iteration_column(k);
+            let mut c = base.clone();
+            let mut n = 2;
+            while !taken.insert(c.to_ascii_lowercase()) {
+                c = format!("{base}_{n}");
+                n += 1;
             }
+            columns.push((c, k.clone()));
         }
     }
     columns
@@ -295,13 +304,13 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
         text("null_fields"),
         text("request_stats"),
     ];
-    cols.extend(columns.iter().map(|c| Column::new(c.clone(), "")));
+    cols.extend(columns.iter().map(|(c, _)| Column::new(c.clone(), "")));
     let s = store.clone();
     let iteration = Lazy::new(def("iteration", cols), move || {
         let index: FxHashMap<String, u32> = iteration_columns(&s)
             .into_iter()
             .enumerate()
-            .map(|(i, c)| (c, i as u32))
+            .map(|(i, (_, key))| (key, i as u32))
             .collect();
         let field_col = s
             .trace
@@ -314,7 +323,7 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
                         if k == "timestamp" || k == "iter" {
                             return u32::MAX;
                         }
-                        index.get(&iteration_column(k)).copied().unwrap_or(u32::MAX)
+                        index.get(k).copied().unwrap_or(u32::MAX)
                     })
                     .collect()
             })
