@@ -984,3 +984,36 @@ fn slow_verbatim_form_gets_a_hint_on_big_traces() {
         None
     );
 }
+
+/// trace processor's `EXTRACT_ARG(arg_set_id, key)`: every (slice, arg)
+/// pair of a real trace gives back the arg's typed value, in memory and in
+/// a db file; an absent key or set gives NULL.
+#[test]
+fn extract_arg_reads_args_as_trace_processor_does() {
+    let f = common::shared("realdata/hta/tests/data/trace_file_list/inference_rank_1.json.gz")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.sqlite").display().to_string();
+    let (ok, _, err) = run(&["db", &f, "-o", &db]);
+    assert!(ok, "{err}");
+    let sql = "SELECT COUNT(*) AS pairs, \
+               SUM(EXTRACT_ARG(s.arg_set_id, a.key) IS NOT (CASE a.value_type WHEN 'string' THEN a.string_value \
+                   WHEN 'real' THEN a.real_value ELSE a.int_value END)) AS wrong, \
+               SUM(typeof(EXTRACT_ARG(s.arg_set_id, a.key)) <> CASE a.value_type WHEN 'string' THEN 'text' \
+                   WHEN 'real' THEN 'real' ELSE 'integer' END) AS mistyped, \
+               (SELECT EXTRACT_ARG(MIN(arg_set_id), 'debug.no such key') FROM slice) AS absent, \
+               EXTRACT_ARG(NULL, 'debug.correlation') AS no_set \
+               FROM slice s JOIN args a USING (arg_set_id) WHERE a.value_type <> 'uint' OR a.int_value IS NOT NULL";
+    for input in [&f, &db] {
+        let (ok, out, err) = run(&["query", "--sql", sql, input, "--format", "csv"]);
+        assert!(ok, "{err}");
+        let rows: Vec<Vec<String>> = out
+            .lines()
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect();
+        let r = &rows[1];
+        assert!(r[0].parse::<i64>().unwrap() > 50, "{rows:?}");
+        assert_eq!(&r[1..], ["0", "0", "", ""], "{input}: {rows:?}");
+    }
+}

@@ -1,4 +1,5 @@
-//! SQL functions: `median(x)` and `percentile(x, p)`.
+//! SQL functions: `median(x)` and `percentile(x, p)`, and trace
+//! processor's `EXTRACT_ARG(arg_set_id, key)`.
 //!
 //! Both are aggregates over the non-NULL numeric values of `x` and use
 //! [`crate::stats`] — linear interpolation between closest ranks, numpy's
@@ -80,10 +81,39 @@ impl Aggregate<Acc, Option<f64>> for Percentile {
     }
 }
 
-/// Registers `median(x)`, `percentile(x, p)` and, when the SQLite build
-/// lacks math functions, `sqrt(x)`.
+/// `EXTRACT_ARG(arg_set_id, key)`: the value of `key` (e.g. `debug.stream`)
+/// in arg set `arg_set_id`, typed as stored (integer, real or text), NULL
+/// when the set has no such key — trace processor's function of that name.
+fn extract_arg(ctx: &Context<'_>) -> Result<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let set = match ctx.get_raw(0) {
+        ValueRef::Integer(i) => i,
+        _ => return Ok(Value::Null),
+    };
+    let key: String = match ctx.get_raw(1) {
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        _ => return Ok(Value::Null),
+    };
+    // SAFETY: the connection is used on this thread only, for the duration
+    // of this call (rusqlite's condition for `get_connection`).
+    let conn = unsafe { ctx.get_connection()? };
+    let mut st = conn.prepare_cached(
+        "SELECT CASE value_type WHEN 'string' THEN string_value WHEN 'real' THEN real_value \
+                WHEN 'uint' THEN COALESCE(int_value, real_value) ELSE int_value END \
+         FROM args WHERE arg_set_id = ?1 AND key = ?2 LIMIT 1",
+    )?;
+    let mut rows = st.query(rusqlite::params![set, key])?;
+    Ok(match rows.next()? {
+        Some(r) => r.get(0)?,
+        None => Value::Null,
+    })
+}
+
+/// Registers `median(x)`, `percentile(x, p)`, `EXTRACT_ARG(arg_set_id,
+/// key)` and, when the SQLite build lacks math functions, `sqrt(x)`.
 pub fn register(conn: &Connection) -> Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("extract_arg", 2, FunctionFlags::SQLITE_UTF8, extract_arg)?;
     conn.create_aggregate_function("median", 1, flags, Percentile { fixed: Some(50.0) })?;
     conn.create_aggregate_function("percentile", 2, flags, Percentile { fixed: None })?;
     if conn
