@@ -164,9 +164,12 @@ pub fn apply(trace: &mut Trace, a: &Alignment) -> Result<Vec<i64>, String> {
 }
 
 fn shift_source(trace: &mut Trace, s: &Source, d: i64) -> Result<(), String> {
+    // Shifted times stay within the limit every input's times keep (±2^62
+    // ns), so spans and sums of two times still cannot overflow.
     let add = |t: i64| {
-        t.checked_add(d)
-            .ok_or_else(|| format!("shifting {t} ns by {d} ns leaves the i64 range"))
+        crate::time::add_ns(t, d).ok_or_else(|| {
+            format!("shifting {t} ns by {d} ns leaves the range of times (±2^62 ns, about ±146 years)")
+        })
     };
     for x in &mut trace.slices[s.slices.clone()] {
         x.ts = add(x.ts)?;
