@@ -246,3 +246,23 @@ fn iteration_columns_never_collide() {
     let (ok, _, err) = run(&["db", &p, "-o", &db]);
     assert!(ok, "{err}");
 }
+
+/// A `db` file given to a command that needs the original inputs says so.
+#[test]
+fn a_db_file_is_named_for_what_it_is() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.sqlite").display().to_string();
+    let (ok, _, err) = run(&["db", &k, "-o", &db]);
+    assert!(ok, "{err}");
+    for cmd in ["info", "convert"] {
+        let out = dir.path().join("o.pftrace").display().to_string();
+        let mut args = vec![cmd, db.as_str()];
+        if cmd == "convert" {
+            args.extend(["-o", out.as_str()]);
+        }
+        let (c, err) = code(&args);
+        assert_eq!(c, 1, "{err}");
+        assert!(err.contains("an SQLite database") && err.contains("`query` and `stats`"), "{err}");
+    }
+}

@@ -190,6 +190,9 @@ fn check_text(input: &Input) -> Result<(), InputError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return err("the file is empty");
     }
+    if b.starts_with(b"SQLite format 3\0") {
+        return err("an SQLite database, not a trace (a file written by `db`?): `query` and `stats` read such a file; the other commands need the original inputs");
+    }
     if b.starts_with(&[0xff, 0xfe])
         || b.starts_with(&[0xfe, 0xff])
         || b.starts_with(&[0, 0, 0xfe, 0xff])
