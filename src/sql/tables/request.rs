@@ -68,11 +68,14 @@ struct SegmentNames {
 }
 
 struct Segments {
-    store: Arc<Store>,
     /// (request, segment-table index) of each row.
     rows: Vec<(u32, u8)>,
     /// Each row's span, evaluated once.
     spans: Vec<Span>,
+    /// Each row's role and the ranks that are the keys of `segment` and
+    /// `role` (computed once: an ordered scan would otherwise visit the
+    /// requests out of order for them).
+    roles: Vec<(Role, u8, u8)>,
     names: SegmentNames,
 }
 
@@ -83,7 +86,6 @@ impl Table for Segments {
 
     fn cell(&self, row: usize, col: usize) -> Cell<'_> {
         let (ri, seq) = self.rows[row];
-        let r = &self.store.trace.requests[ri as usize];
         let seg = &SEGMENTS[seq as usize];
         let span = || self.spans[row];
         match col {
@@ -91,7 +93,7 @@ impl Table for Segments {
             1 => Cell::Int(ri as i64),
             2 => Cell::Int(seq as i64),
             SEGMENT => Cell::Text(seg.name),
-            ROLE => Cell::Text(seg.role(r.kind).name()),
+            ROLE => Cell::Text(self.roles[row].0.name()),
             5 => Cell::Text(match seg.side {
                 Side::Router => "router",
                 Side::Ctx => "ctx",
@@ -112,13 +114,9 @@ impl Table for Segments {
     }
 
     fn key(&self, row: usize, col: usize) -> Option<i64> {
-        let (ri, seq) = self.rows[row];
         match col {
-            SEGMENT => rank(segment_names(), SEGMENTS[seq as usize].name),
-            ROLE => {
-                let kind = self.store.trace.requests[ri as usize].kind;
-                rank(role_names(), SEGMENTS[seq as usize].role(kind).name())
-            }
+            SEGMENT => Some(self.roles[row].1 as i64),
+            ROLE => Some(self.roles[row].2 as i64),
             _ => match self.cell(row, col) {
                 Cell::Int(i) => Some(i),
                 _ => None,
@@ -230,10 +228,20 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
             .iter()
             .map(|&(r, seq)| segments::evaluate(&SEGMENTS[seq as usize], &s.trace.requests[r as usize]))
             .collect();
+        let roles = rows
+            .iter()
+            .map(|&(r, seq)| {
+                let seg = &SEGMENTS[seq as usize];
+                let role = seg.role(s.trace.requests[r as usize].kind);
+                let seg_rank = rank(segment_names(), seg.name).unwrap_or(0) as u8;
+                let role_rank = rank(role_names(), role.name()).unwrap_or(0) as u8;
+                (role, seg_rank, role_rank)
+            })
+            .collect();
         Box::new(Segments {
-            store: s.clone(),
             rows,
             spans,
+            roles,
             names: SegmentNames {
                 start: SEGMENTS.iter().map(|g| g.start.name()).collect(),
                 end: SEGMENTS.iter().map(|g| g.end.name()).collect(),
