@@ -2,8 +2,11 @@
 //!
 //! The data's path is the module tree: [`ingest`] reads inputs into a
 //! [`model::Trace`]; [`model::layout`] lays slices out on overlap-free
-//! tracks; [`perfetto`] writes a `.pftrace`. [`segments`] is the one table
-//! of request segments every output uses.
+//! tracks; [`perfetto`] writes a `.pftrace`; [`sql`] serves the trace to
+//! SQLite in place (virtual tables defined in `sql::tables`), for `query`,
+//! `stats`, `report` and `db`. [`segments`] is the one table of request
+//! segments every output uses; [`model::gpu`] the one classification of GPU
+//! work.
 
 pub mod client_stats;
 pub mod error;

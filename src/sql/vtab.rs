@@ -107,6 +107,7 @@ pub struct Column {
 }
 
 impl Column {
+    /// A nullable, scan-only column of SQL type `ty`.
     pub fn new(name: impl Into<String>, ty: &'static str) -> Self {
         Column {
             name: name.into(),
@@ -122,14 +123,17 @@ impl Column {
         self.keys_sorted = true;
         self
     }
+    /// Declared `NOT NULL` (the table never gives NULL).
     pub fn not_null(mut self) -> Self {
         self.not_null = true;
         self
     }
+    /// How constraints on it are answered.
     pub fn access(mut self, a: Access) -> Self {
         self.access = a;
         self
     }
+    /// See [`Column::generated`].
     pub fn generated(mut self, expr: &'static str) -> Self {
         self.generated = Some(expr);
         self
@@ -151,6 +155,7 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// Index of the column called `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
@@ -270,6 +275,7 @@ pub struct Lazy {
 }
 
 impl Lazy {
+    /// A table of shape `def` whose rows `build` makes on first use.
     pub fn new(def: TableDef, build: impl Fn() -> Box<dyn Table> + Send + Sync + 'static) -> Self {
         let n = def.columns.len();
         Lazy {

@@ -45,6 +45,7 @@ pub struct ArgSets {
 }
 
 impl ArgSets {
+    /// Flattens every slice's and request's args, numbering the sets.
     pub fn new(trace: &Trace, ids: &SliceIds) -> ArgSets {
         let mut a = ArgSets {
             slice: vec![NONE; trace.slices.len()],
@@ -220,6 +221,7 @@ impl Table for ArgsTable {
     }
 }
 
+/// The `args` table over `store`.
 pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
     let mut d = def(
         "args",

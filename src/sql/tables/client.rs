@@ -292,6 +292,7 @@ fn real(name: &str) -> Column {
     Column::new(name, "REAL")
 }
 
+/// `iteration`, `client_request`, `client_metric`, `client_metadata` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let columns = iteration_columns(store);
     let mut cols = vec![

@@ -92,6 +92,7 @@ impl Table for GpuWork {
     }
 }
 
+/// The `gpu_work` table over `store`.
 pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
     let mut d = def_sorted_id(
         "gpu_work",

@@ -171,6 +171,7 @@ fn text(name: &str) -> Column {
     Column::new(name, "TEXT")
 }
 
+/// `request` and `request_segment` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let mut cols = vec![
         id_column(),

@@ -22,6 +22,7 @@ pub struct SliceIds {
 }
 
 impl SliceIds {
+    /// Sorts the slices into trace processor's id order (on all cores).
     pub fn new(trace: &Trace) -> SliceIds {
         let n = trace.slices.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
@@ -135,6 +136,7 @@ fn text(name: &str) -> Column {
     Column::new(name, "TEXT")
 }
 
+/// `slice`, `flow` and `counter` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let mut slice_def = def(
         "slice",

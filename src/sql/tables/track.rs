@@ -33,6 +33,7 @@ pub struct TrackIds {
 }
 
 impl TrackIds {
+    /// Numbers processes and threads as trace processor does.
     pub fn new(trace: &Trace) -> TrackIds {
         let mut processes: Vec<(i32, Option<String>)> = Vec::new();
         let mut upid: FxHashMap<i32, i64> = FxHashMap::default();
@@ -112,6 +113,7 @@ fn text(name: &str) -> Column {
     Column::new(name, "TEXT")
 }
 
+/// The process, thread and track tables over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let s = store.clone();
     let process = Lazy::new(

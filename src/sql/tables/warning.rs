@@ -9,6 +9,7 @@ use super::{def, id_column, opt_int, opt_text, Store, ValueRows};
 use crate::model::Location;
 use crate::sql::vtab::{Column, Lazy, TableDef};
 
+/// `warning` and `warning_count` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let s = store.clone();
     let warning = Lazy::new(
