@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::{def, def_sorted_id, id_column, Store};
+use super::{def, def_sorted_id, id_column, int, real, text, Store};
 use crate::client_stats as cs;
 use crate::model::{ArgValue, MetricValue};
 use crate::sql::vtab::{Access, Cell, Column, Lazy, Table};
@@ -282,15 +282,6 @@ impl Table for ClientMetadata {
     }
 }
 
-fn int(name: &str) -> Column {
-    Column::new(name, "INTEGER")
-}
-fn text(name: &str) -> Column {
-    Column::new(name, "TEXT")
-}
-fn real(name: &str) -> Column {
-    Column::new(name, "REAL")
-}
 
 /// `iteration`, `client_request`, `client_metric`, `client_metadata` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {

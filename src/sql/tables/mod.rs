@@ -110,6 +110,17 @@ pub(crate) fn def_sorted_id(name: &'static str, mut columns: Vec<Column>) -> Tab
     def(name, columns)
 }
 
+/// Column helpers: an `INTEGER`, `TEXT` or `REAL` column named `name`.
+pub(crate) fn int(name: &str) -> Column {
+    Column::new(name, "INTEGER")
+}
+pub(crate) fn text(name: &str) -> Column {
+    Column::new(name, "TEXT")
+}
+pub(crate) fn real(name: &str) -> Column {
+    Column::new(name, "REAL")
+}
+
 /// `id INTEGER` equal to the row index.
 pub(crate) fn id_column() -> Column {
     Column::new("id", "INTEGER").access(Access::RowIndex)

@@ -14,10 +14,10 @@
 
 use std::sync::{Arc, LazyLock};
 
-use super::{def, id_column, Store};
+use super::{def, id_column, int, text, Store};
 use crate::model::{Field, RequestKind, Side};
 use crate::segments::{self, Role, Span, SEGMENTS};
-use crate::sql::vtab::{Access, Cell, Column, Lazy, Table};
+use crate::sql::vtab::{Access, Cell, Lazy, Table};
 
 /// SQL column name of a request timestamp: [`Field::name`] with `.` → `_`.
 pub fn stamp_column(f: Field) -> String {
@@ -164,12 +164,6 @@ fn rank(sorted: &[&str], name: &str) -> Option<i64> {
     sorted.binary_search(&name).ok().map(|i| i as i64)
 }
 
-fn int(name: &str) -> Column {
-    Column::new(name, "INTEGER")
-}
-fn text(name: &str) -> Column {
-    Column::new(name, "TEXT")
-}
 
 /// `request` and `request_segment` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {

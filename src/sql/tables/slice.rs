@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{def, id_column, Store};
+use super::{def, id_column, int, text, Store};
 use crate::model::Trace;
 use crate::sql::vtab::{Access, Cell, Column, Lazy, Table};
 
@@ -129,12 +129,6 @@ impl Table for Counters {
     }
 }
 
-fn int(name: &str) -> Column {
-    Column::new(name, "INTEGER")
-}
-fn text(name: &str) -> Column {
-    Column::new(name, "TEXT")
-}
 
 /// `slice`, `flow` and `counter` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {

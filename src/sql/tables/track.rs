@@ -16,7 +16,7 @@ use std::sync::Arc;
 use rusqlite::types::Value;
 use rustc_hash::FxHashMap;
 
-use super::{def, id_column, opt_int, opt_text, Store, ValueRows};
+use super::{def, id_column, int, opt_int, opt_text, text, Store, ValueRows};
 use crate::model::{CounterUnit, Trace, TrackId, TrackKind};
 use crate::sql::vtab::{Access, Column, Lazy};
 
@@ -106,12 +106,6 @@ fn track_type(trace: &Trace, t: usize) -> (&'static str, &'static str) {
     }
 }
 
-fn int(name: &str) -> Column {
-    Column::new(name, "INTEGER")
-}
-fn text(name: &str) -> Column {
-    Column::new(name, "TEXT")
-}
 
 /// The process, thread and track tables over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
