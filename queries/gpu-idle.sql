@@ -27,7 +27,7 @@ gaps AS (
   SELECT scope, unit, covered_to AS gap_ts, ts - covered_to AS gap_ns, id AS after_id,
          ROW_NUMBER() OVER (PARTITION BY scope, unit ORDER BY ts - covered_to DESC, ts) AS gap_rank
   FROM ordered
-  WHERE ts > covered_to
+  WHERE ts > covered_to AND COALESCE(:top, 3) > 0
 ),
 summary AS (
   SELECT scope, unit, COUNT(*) AS kernels,
