@@ -92,7 +92,13 @@ fn main() {
         "open      {n} kernels in {:.2?} (layout; tables are built by the first query that reads them)",
         t0.elapsed()
     );
-    for name in ["idle-gaps", "idle-total", "kernel-stats", "kernel-summary", "gpu-idle"] {
+    for name in [
+        "idle-gaps",
+        "idle-total",
+        "kernel-stats",
+        "kernel-summary",
+        "gpu-idle",
+    ] {
         let q = sql::Bundled::find(name).unwrap();
         let t0 = Instant::now();
         let rows = db.run(name, q.sql, &[]).unwrap();

@@ -233,7 +233,12 @@ enum Reads {
 }
 
 /// Loads inputs; says on stderr what `--salvage` kept.
-fn load(inputs: &[PathBuf], format: Option<Format>, salvage: bool, reads: Reads) -> Result<Trace, Error> {
+fn load(
+    inputs: &[PathBuf],
+    format: Option<Format>,
+    salvage: bool,
+    reads: Reads,
+) -> Result<Trace, Error> {
     let opts = ingest::LoadOptions {
         format,
         salvage,
@@ -391,7 +396,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             include_warmup,
             align,
         } => {
-            let db = database("stats", &inputs, input_format, salvage, &align, Reads::Summaries)?;
+            let db = database(
+                "stats",
+                &inputs,
+                input_format,
+                salvage,
+                &align,
+                Reads::Summaries,
+            )?;
             let sections = sql::stats::sections(&db, include_warmup)?;
             if sections.is_empty() {
                 return Err(Error::NothingToDo(
@@ -481,7 +493,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 } else {
                     format!(
                         "its parameters: {}",
-                        known.iter().map(|k| format!(":{k}")).collect::<Vec<_>>().join(", ")
+                        known
+                            .iter()
+                            .map(|k| format!(":{k}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 };
                 return Err(Error::Usage(format!(

@@ -56,11 +56,10 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     // (tempfile's default, 0600, would leave outputs unreadable to others).
     #[cfg(unix)]
     b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    b.tempfile_in(dir)
-        .map_err(|source| Error::Write {
-            path: path.to_owned(),
-            source,
-        })
+    b.tempfile_in(dir).map_err(|source| Error::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn finish(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {

@@ -110,7 +110,10 @@ fn kineto_small_fixture() {
     let lane = d.track(c.track);
     assert_eq!(lane.name, "stream 7 (profiler artifacts)");
     assert_eq!(d.track(lane.parent.unwrap()).tid, Some(7));
-    assert!(stderr.contains("overlapping_gpu_work                1"), "{stderr}");
+    assert!(
+        stderr.contains("overlapping_gpu_work                1"),
+        "{stderr}"
+    );
     assert!(stderr.contains("slices moved to lanes=0"), "{stderr}");
 
     // Nesting on the CPU thread: step ⊃ aten::add ⊃ cudaLaunchKernel ⊃ [memory].

@@ -43,7 +43,10 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     let (c, err) = code(&["report", &r, "-o", &r]);
     assert_eq!(c, 2, "{err}");
     assert_eq!(std::fs::read(&input).unwrap(), before, "input untouched");
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(
         std::fs::read(&req).unwrap(),
         std::fs::read(fixture("trtllm/aggregated-perf_metrics.json")).unwrap()
@@ -60,7 +63,9 @@ fn outputs_get_the_permissions_the_umask_gives() {
     std::fs::File::create(&probe).unwrap();
     let want = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
     let k = fixture("chrome/kineto_small.json").display().to_string();
-    let agg = fixture("trtllm/aggregated-perf_metrics.json").display().to_string();
+    let agg = fixture("trtllm/aggregated-perf_metrics.json")
+        .display()
+        .to_string();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     for (args, name) in [
         (vec!["convert", &k], "t.pftrace"),
@@ -88,15 +93,26 @@ fn a_forced_format_that_finds_nothing_is_an_error() {
     ] {
         let (c, err) = code(&["info", "--format", forced, input]);
         assert_eq!(c, 1, "{forced}: {err}");
-        assert!(err.contains(&format!("--format {forced} found none of")), "{err}");
-        assert!(err.contains(&format!("looks like `--format {looks}`")), "{err}");
+        assert!(
+            err.contains(&format!("--format {forced} found none of")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("looks like `--format {looks}`")),
+            "{err}"
+        );
         assert!(err.contains(input.as_str()), "names the file: {err}");
     }
     // An empty poll is empty in any format.
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.json");
     std::fs::write(&empty, "[]\n").unwrap();
-    let (c, err) = code(&["info", "--format", "chrome-json", &empty.display().to_string()]);
+    let (c, err) = code(&[
+        "info",
+        "--format",
+        "chrome-json",
+        &empty.display().to_string(),
+    ]);
     assert_eq!(c, 0, "{err}");
 }
 
@@ -105,7 +121,10 @@ fn an_unknown_query_parameter_is_a_usage_error_listing_the_parameters() {
     let k = fixture("chrome/kineto_small.json").display().to_string();
     let (c, err) = code(&["query", "gpu-idle", &k, "--param", "topp=2"]);
     assert_eq!(c, 2, "{err}");
-    assert!(err.contains("no parameter :topp") && err.contains(":top"), "{err}");
+    assert!(
+        err.contains("no parameter :topp") && err.contains(":top"),
+        "{err}"
+    );
     let (c, err) = code(&["query", "kernel-stats", &k, "--param", "top=2"]);
     assert_eq!(c, 2, "{err}");
     assert!(err.contains("it has none"), "{err}");
@@ -133,8 +152,12 @@ fn valid_inputs_with_nothing_for_the_command_exit_1_not_2() {
 fn statements_run_in_order() {
     let k = fixture("chrome/kineto_small.json").display().to_string();
     let (ok, out, err) = run(&[
-        "query", "--sql", "CREATE TEMP TABLE t AS SELECT id FROM slice; SELECT count(*) AS n FROM t", &k,
-        "--format", "csv",
+        "query",
+        "--sql",
+        "CREATE TEMP TABLE t AS SELECT id FROM slice; SELECT count(*) AS n FROM t",
+        &k,
+        "--format",
+        "csv",
     ]);
     assert!(ok, "{err}");
     assert_eq!(out.replace("\r\n", "\n"), "n\n8\n");
@@ -149,7 +172,14 @@ fn query_and_stats_read_a_pipe() {
     use std::process::{Command, Stdio};
     let text = std::fs::read(fixture("chrome/kineto_small.json")).unwrap();
     for args in [
-        vec!["query", "--sql", "SELECT count(*) FROM slice", "/dev/stdin", "--format", "csv"],
+        vec![
+            "query",
+            "--sql",
+            "SELECT count(*) FROM slice",
+            "/dev/stdin",
+            "--format",
+            "csv",
+        ],
         vec!["stats", "/dev/stdin", "--format", "csv"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_breakdown-trace"))
@@ -181,7 +211,10 @@ fn unwritable_standard_output_is_an_error() {
         vec!["info", k.as_str()],
         vec!["queries"],
     ] {
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_breakdown-trace"))
             .args(&args)
             .stdout(Stdio::from(full))
@@ -189,7 +222,10 @@ fn unwritable_standard_output_is_an_error() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains("standard output") && !err.contains("panicked"), "{err}");
+        assert!(
+            err.contains("standard output") && !err.contains("panicked"),
+            "{err}"
+        );
     }
 }
 
@@ -235,10 +271,13 @@ fn iteration_columns_never_collide() {
     .unwrap();
     let p = f.display().to_string();
     let (ok, out, err) = run(&[
-        "query", "--sql",
+        "query",
+        "--sql",
         "SELECT ID_2, numActiveRequests, numactiverequests_2, inflightBatchingStats_numCtxTokens, \
          inflightBatchingStats_numCtxTokens_2 FROM iteration",
-        &p, "--format", "csv",
+        &p,
+        "--format",
+        "csv",
     ]);
     assert!(ok, "{err}");
     assert_eq!(out.lines().nth(1), Some("7,1,2,5,6"));
@@ -263,6 +302,9 @@ fn a_db_file_is_named_for_what_it_is() {
         }
         let (c, err) = code(&args);
         assert_eq!(c, 1, "{err}");
-        assert!(err.contains("an SQLite database") && err.contains("`query` and `stats`"), "{err}");
+        assert!(
+            err.contains("an SQLite database") && err.contains("`query` and `stats`"),
+            "{err}"
+        );
     }
 }

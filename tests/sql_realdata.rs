@@ -258,8 +258,13 @@ fn kernel_queries_on_real_traces() {
         // they find nothing (the user's SQL, run as written).
         let doc_spelling = db.other_gpu_categories().is_empty();
         if !doc_spelling {
-            let text = std::fs::read_to_string(manifest_dir().join("tests/sql/rtp_llm_kernel_stats.sql")).unwrap();
-            assert!(db.run("doc", &text, &[]).unwrap().rows.is_empty(), "{label}");
+            let text =
+                std::fs::read_to_string(manifest_dir().join("tests/sql/rtp_llm_kernel_stats.sql"))
+                    .unwrap();
+            assert!(
+                db.run("doc", &text, &[]).unwrap().rows.is_empty(),
+                "{label}"
+            );
         }
         if km.len() <= 5000 && doc_spelling {
             for (file, name) in [

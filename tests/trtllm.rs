@@ -499,7 +499,10 @@ fn requests_only_import_gives_the_same_requests_and_warnings() {
             load_with(std::slice::from_ref(&input), &opts).unwrap()
         };
         let (full, lean) = (load(false), load(true));
-        assert!(lean.slices.is_empty() && lean.tracks.is_empty(), "{input:?}");
+        assert!(
+            lean.slices.is_empty() && lean.tracks.is_empty(),
+            "{input:?}"
+        );
         assert_eq!(full.warnings.counts, lean.warnings.counts, "{input:?}");
         assert_eq!(full.warnings.list, lean.warnings.list, "{input:?}");
         assert_eq!(full.requests.len(), lean.requests.len());
@@ -508,7 +511,10 @@ fn requests_only_import_gives_the_same_requests_and_warnings() {
         }
         if input.ends_with("odd-perf_metrics.json") {
             let w = &full.warnings.counts;
-            assert!(w.get("step_timestamp_absent").copied().unwrap_or(0) >= 3, "{w:?}");
+            assert!(
+                w.get("step_timestamp_absent").copied().unwrap_or(0) >= 3,
+                "{w:?}"
+            );
             assert_eq!(w.get("bad_time_breakdown"), Some(&1), "{w:?}");
             assert_eq!(w.get("flow_against_time"), Some(&1), "{w:?}");
         }
@@ -537,13 +543,36 @@ fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
             .clone()
     };
     let ttft = metric("latency", "metric", "ttft");
-    assert_eq!((ttft["count"].as_i64(), ttft["min_ms"].as_f64(), ttft["max_ms"].as_f64()), (Some(2), Some(50.0), Some(50.0)));
+    assert_eq!(
+        (
+            ttft["count"].as_i64(),
+            ttft["min_ms"].as_f64(),
+            ttft["max_ms"].as_f64()
+        ),
+        (Some(2), Some(50.0), Some(50.0))
+    );
     let e2e = metric("latency", "metric", "e2e");
-    assert_eq!((e2e["min_ms"].as_f64(), e2e["p50_ms"].as_f64(), e2e["max_ms"].as_f64()), (Some(2100.0), Some(2145.0), Some(2190.0)));
+    assert_eq!(
+        (
+            e2e["min_ms"].as_f64(),
+            e2e["p50_ms"].as_f64(),
+            e2e["max_ms"].as_f64()
+        ),
+        (Some(2100.0), Some(2145.0), Some(2190.0))
+    );
     let post = metric("segment-stats", "segment", "ctx_postprocessing");
-    assert_eq!((post["count"].as_i64(), post["absent_non_streaming"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(
+        (
+            post["count"].as_i64(),
+            post["absent_non_streaming"].as_i64()
+        ),
+        (Some(0), Some(2))
+    );
     let decode = metric("segment-stats", "segment", "decode");
-    assert_eq!((decode["min_ms"].as_f64(), decode["max_ms"].as_f64()), (Some(2050.0), Some(2140.0)));
+    assert_eq!(
+        (decode["min_ms"].as_f64(), decode["max_ms"].as_f64()),
+        (Some(2050.0), Some(2140.0))
+    );
     // The request table says which requests, and the stamp is not a time.
     let (ok, out, err) = run(&[
         "query", "--sql",
@@ -552,7 +581,10 @@ fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
         &p, "--format", "csv",
     ]);
     assert!(ok, "{err}");
-    assert_eq!(out.replace("\r\n", "\n"), "id,non_streaming,sft_null,warned\n0,1,1,2\n1,1,1,2\n");
+    assert_eq!(
+        out.replace("\r\n", "\n"),
+        "id,non_streaming,sft_null,warned\n0,1,1,2\n1,1,1,2\n"
+    );
     // The trace draws no ctx_postprocessing; decode is there.
     let (d, _) = convert_paths(std::slice::from_ref(&p));
     let names: Vec<&str> = d.slices.iter().map(|s| s.name.as_str()).collect();

@@ -337,7 +337,9 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Trace> {
 fn expects(f: Format) -> &'static str {
     match f {
         Format::TrtllmPerfMetrics => "TensorRT-LLM perf-metrics records",
-        Format::TrtllmIterationStats => "TensorRT-LLM iteration statistics (`iter`, `timestamp`, ...)",
+        Format::TrtllmIterationStats => {
+            "TensorRT-LLM iteration statistics (`iter`, `timestamp`, ...)"
+        }
         Format::Aiperf => "aiperf per-request records (`metadata`, `metrics`)",
         Format::VllmBench => "a vLLM bench result with per-request arrays",
         Format::ChromeJson => "trace events (`traceEvents` or an event array)",
@@ -366,7 +368,11 @@ fn check_forced(trace: &Trace, forced: Format, detected: &[Option<Format>]) -> R
         }
         for &i in &src.inputs {
             let info = &trace.provenance.inputs[i as usize];
-            let other = detected.get(i as usize).copied().flatten().filter(|&d| d != forced);
+            let other = detected
+                .get(i as usize)
+                .copied()
+                .flatten()
+                .filter(|&d| d != forced);
             // An input with no records is empty in any format, unless its
             // content is plainly another format's.
             if info.records == 0 && other.is_none() {

@@ -17,8 +17,8 @@
 use std::collections::hash_map::Entry;
 use std::path::Path;
 
-use rustc_hash::{FxHashMap, FxHashSet};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -605,7 +605,9 @@ pub fn import(
         };
         let results: Vec<Result<Parsed, InputError>> = recs
             .par_iter()
-            .map(|(position, raw)| parse_record(&cursor(position.clone()), raw, &file_server, !requests_only))
+            .map(|(position, raw)| {
+                parse_record(&cursor(position.clone()), raw, &file_server, !requests_only)
+            })
             .collect();
         for ((position, _), p) in recs.into_iter().zip(results) {
             let c = cursor(position);
@@ -1195,7 +1197,12 @@ impl<'t> Builder<'t> {
         for (from, to) in pairs {
             if let (Some(from), Some(to)) = (from, to) {
                 if from > to {
-                    cursor.warn(self.trace, "flow_against_time", "", "a hand-off starts before its source (clocks not aligned?); flow not drawn");
+                    cursor.warn(
+                        self.trace,
+                        "flow_against_time",
+                        "",
+                        "a hand-off starts before its source (clocks not aligned?); flow not drawn",
+                    );
                 }
             }
         }
@@ -1286,7 +1293,10 @@ impl<'t> Builder<'t> {
                 continue;
             }
             let Some((track, parent)) = draw else {
-                for (a, b, key) in [(Some(fs), fe, "forward_end_time"), (ss, se, "sample_end_time")] {
+                for (a, b, key) in [
+                    (Some(fs), fe, "forward_end_time"),
+                    (ss, se, "sample_end_time"),
+                ] {
                     if !matches!((a, b), (Some(a), Some(b)) if b >= a) {
                         c.warn(
                             self.trace,

@@ -168,7 +168,9 @@ fn shift_source(trace: &mut Trace, s: &Source, d: i64) -> Result<(), String> {
     // ns), so spans and sums of two times still cannot overflow.
     let add = |t: i64| {
         crate::time::add_ns(t, d).ok_or_else(|| {
-            format!("shifting {t} ns by {d} ns leaves the range of times (±2^62 ns, about ±146 years)")
+            format!(
+                "shifting {t} ns by {d} ns leaves the range of times (±2^62 ns, about ±146 years)"
+            )
         })
     };
     for x in &mut trace.slices[s.slices.clone()] {

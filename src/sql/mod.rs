@@ -317,7 +317,11 @@ impl Database {
             return Vec::new(); // a `db` file from before `gpu_work`
         };
         st.query_map([], |r| {
-            Ok((r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(none)".into()), r.get(1)?))
+            Ok((
+                r.get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "(none)".into()),
+                r.get(1)?,
+            ))
         })
         .map(|rows| rows.filter_map(|r| r.ok()).collect())
         .unwrap_or_default()
@@ -396,7 +400,10 @@ pub fn write_db(trace: Trace, path: &Path) -> Result<LoadStats> {
                 conn.execute_batch(&d.create_table("out"))?;
                 let cols = d.stored_columns();
                 let n = conn.execute(
-                    &format!("INSERT INTO out.{0} ({cols}) SELECT {cols} FROM main.{0}", d.name),
+                    &format!(
+                        "INSERT INTO out.{0} ({cols}) SELECT {cols} FROM main.{0}",
+                        d.name
+                    ),
                     [],
                 )? as u64;
                 st.rows += n;
@@ -410,10 +417,18 @@ pub fn write_db(trace: Trace, path: &Path) -> Result<LoadStats> {
             }
             // Views and indexes name their tables unqualified: create them
             // in `out`'s own schema text.
-            for stmt in schema::INDEXES.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            for stmt in schema::INDEXES
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 conn.execute_batch(&stmt.replacen("CREATE INDEX ", "CREATE INDEX out.", 1))?;
             }
-            for stmt in schema::views().split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            for stmt in schema::views()
+                .split(";\n")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 conn.execute_batch(&stmt.replacen("CREATE VIEW ", "CREATE VIEW out.", 1))?;
             }
             conn.execute_batch("COMMIT; ANALYZE out; PRAGMA out.journal_mode = DELETE;")?;

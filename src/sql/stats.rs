@@ -68,7 +68,11 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
             rows: db.run(b.name, b.sql, &[])?,
         });
     }
-    if count(db, "SELECT COUNT(*) FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL")? > 0 {
+    if count(
+        db,
+        "SELECT COUNT(*) FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL",
+    )? > 0
+    {
         let b = bundled("kernel-summary");
         out.push(Section {
             title: "GPU kernels",

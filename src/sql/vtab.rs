@@ -465,7 +465,10 @@ const OPS_SHIFT: u32 = 14;
 /// Range constraints one plan takes at most (5 × 3 bits fit above bit 14).
 const MAX_RANGE: usize = 5;
 
-unsafe extern "C" fn x_best_index(tab: *mut ffi::sqlite3_vtab, info: *mut ffi::sqlite3_index_info) -> c_int {
+unsafe extern "C" fn x_best_index(
+    tab: *mut ffi::sqlite3_vtab,
+    info: *mut ffi::sqlite3_index_info,
+) -> c_int {
     guard(|| {
         // SAFETY: SQLite passes the table made by `x_connect` and a valid
         // index info whose arrays have the stated lengths.
@@ -591,7 +594,8 @@ unsafe fn best_index(table: &Lazy, info: &mut ffi::sqlite3_index_info) {
                     unsafe { ffi::sqlite3_vtab_in(info, used[0] as c_int, 1) };
                     idx |= PLAN_IN;
                 } else if kind == PLAN_EQ
-                    && (def.columns[col].access == Access::RowIndex || (col == 0 && def.unique_first))
+                    && (def.columns[col].access == Access::RowIndex
+                        || (col == 0 && def.unique_first))
                 {
                     info.idxFlags |= ffi::SQLITE_INDEX_SCAN_UNIQUE;
                 }
@@ -636,7 +640,8 @@ fn keyed_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby]) -> Option<V
     for ob in order {
         let c = usize::try_from(ob.iColumn).ok()?;
         let col = def.columns.get(c)?;
-        let usable = ob.desc == 0 && col.access != Access::Scan && (col.keys_sorted || col.ty != "TEXT");
+        let usable =
+            ob.desc == 0 && col.access != Access::Scan && (col.keys_sorted || col.ty != "TEXT");
         if !usable {
             return None;
         }
@@ -703,7 +708,10 @@ fn order_is_row_order(def: &TableDef, order: &[ffi::sqlite3_index_orderby]) -> b
     true
 }
 
-unsafe extern "C" fn x_open(tab: *mut ffi::sqlite3_vtab, out: *mut *mut ffi::sqlite3_vtab_cursor) -> c_int {
+unsafe extern "C" fn x_open(
+    tab: *mut ffi::sqlite3_vtab,
+    out: *mut *mut ffi::sqlite3_vtab_cursor,
+) -> c_int {
     guard(|| {
         // SAFETY: `tab` was made by `x_connect`; `out` is an out-parameter.
         let tab = unsafe { &*tab.cast::<ModelTab>() };
@@ -803,7 +811,11 @@ unsafe extern "C" fn x_eof(cur: *mut ffi::sqlite3_vtab_cursor) -> c_int {
     (cur.pos >= cur.len()) as c_int
 }
 
-unsafe extern "C" fn x_column(cur: *mut ffi::sqlite3_vtab_cursor, ctx: *mut ffi::sqlite3_context, i: c_int) -> c_int {
+unsafe extern "C" fn x_column(
+    cur: *mut ffi::sqlite3_vtab_cursor,
+    ctx: *mut ffi::sqlite3_context,
+    i: c_int,
+) -> c_int {
     guard(|| {
         // SAFETY: `cur` was made by `x_open`, positioned on a row; `ctx` is
         // this call's result context. Text is copied (SQLITE_TRANSIENT).
@@ -829,14 +841,19 @@ unsafe extern "C" fn x_column(cur: *mut ffi::sqlite3_vtab_cursor, ctx: *mut ffi:
     })
 }
 
-unsafe extern "C" fn x_rowid(cur: *mut ffi::sqlite3_vtab_cursor, out: *mut ffi::sqlite3_int64) -> c_int {
+unsafe extern "C" fn x_rowid(
+    cur: *mut ffi::sqlite3_vtab_cursor,
+    out: *mut ffi::sqlite3_int64,
+) -> c_int {
     guard(|| {
         // SAFETY: `cur` was made by `x_open`; `out` is an out-parameter.
         let cur = unsafe { &*cur.cast::<ModelCursor>() };
         let row = cur.row();
         let def = &cur.table.def;
         let id = match def.columns[0].access {
-            Access::Sorted if def.unique_first => cur.table.table().key(row, 0).unwrap_or(row as i64),
+            Access::Sorted if def.unique_first => {
+                cur.table.table().key(row, 0).unwrap_or(row as i64)
+            }
             // A text key (`warning_count.kind`): rowids from 1, as in a file.
             _ if def.columns[0].ty == "TEXT" => row as i64 + 1,
             _ => row as i64,
@@ -968,7 +985,9 @@ impl ModelCursor {
                     let bounds: Vec<(c_int, &Arg)> = args[1..]
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, v)| Some(((idx_num >> (OPS_SHIFT + 3 * i as u32)) & 7, v.first()?)))
+                        .filter_map(|(i, v)| {
+                            Some(((idx_num >> (OPS_SHIFT + 3 * i as u32)) & 7, v.first()?))
+                        })
                         .collect();
                     self.narrow(t, oc, &bounds);
                 }

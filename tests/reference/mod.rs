@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 
 use breakdown_trace::client_stats as cs;
 use breakdown_trace::json::Pairs;
-use breakdown_trace::model::{layout, ArgValue, Args, CounterUnit, Field, MetricValue, RequestKind, Trace, TrackKind};
+use breakdown_trace::model::{
+    layout, ArgValue, Args, CounterUnit, Field, MetricValue, RequestKind, Trace, TrackKind,
+};
 use breakdown_trace::segments::{self, Span};
 
 pub const TABLES: &str = r#"
@@ -470,7 +472,9 @@ impl<'c> ArgWriter<'c> {
     /// Below [`breakdown_trace::json::MAX_DEPTH`] levels a value is kept as its JSON text.
     fn raw(&mut self, set: i64, flat_key: &str, key: &str, v: &RawValue, level: usize) -> Res<()> {
         let text = v.get();
-        if level >= breakdown_trace::json::MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        if level >= breakdown_trace::json::MAX_DEPTH
+            && matches!(text.as_bytes().first(), Some(b'{' | b'['))
+        {
             return self.row(set, flat_key, key, &ArgValue::Str(text.to_owned()));
         }
         match text.as_bytes().first() {
@@ -785,7 +789,12 @@ fn json_of(fields: &[(String, ArgValue)]) -> serde_json::Value {
 }
 
 /// Creates and fills the iteration and client tables.
-pub fn client_load(tx: &Transaction, trace: &Trace, slice_ids: &[i64], st: &mut LoadStats) -> Res<()> {
+pub fn client_load(
+    tx: &Transaction,
+    trace: &Trace,
+    slice_ids: &[i64],
+    st: &mut LoadStats,
+) -> Res<()> {
     tx.execute_batch(CLIENT_TABLES)?;
     load_iterations(tx, trace, st)?;
     load_clients(tx, trace, slice_ids, st)

@@ -111,8 +111,10 @@ fn json_of(fields: &[(String, ArgValue)]) -> serde_json::Value {
 fn iteration_columns(store: &Store) -> Vec<(String, String)> {
     let mut columns: Vec<(String, String)> = Vec::new();
     let mut keys: BTreeSet<&str> = BTreeSet::new();
-    let mut taken: BTreeSet<String> =
-        ITERATION_FIXED.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let mut taken: BTreeSet<String> = ITERATION_FIXED
+        .iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     for it in &store.trace.iterations {
         for (k, _) in &it.fields {
             if k == "timestamp" || k == "iter" || !keys.insert(k) {
@@ -281,7 +283,6 @@ impl Table for ClientMetadata {
         }
     }
 }
-
 
 /// `iteration`, `client_request`, `client_metric`, `client_metadata` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {

@@ -98,12 +98,17 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
         "gpu_work",
         vec![
             Column::new("id", "INTEGER"),
-            Column::new("ts", "INTEGER").not_null().access(Access::Sorted),
+            Column::new("ts", "INTEGER")
+                .not_null()
+                .access(Access::Sorted),
             Column::new("dur", "INTEGER").not_null(),
             Column::new("name", "TEXT"),
             Column::new("category", "TEXT"),
             // Kernel < Memcpy < Memset: the keys sort as the names do.
-            Column::new("kind", "TEXT").not_null().access(Access::Lookup).keys_sorted(),
+            Column::new("kind", "TEXT")
+                .not_null()
+                .access(Access::Lookup)
+                .keys_sorted(),
             Column::new("track_id", "INTEGER").not_null(),
             Column::new("utid", "INTEGER").access(Access::Lookup),
             Column::new("upid", "INTEGER").access(Access::Lookup),
@@ -130,11 +135,14 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
                 continue;
             };
             let track = trace.slices[i as usize].track.index();
-            let logical = trace.tracks[track].lane_of.map_or(track, |(l, _)| l.index());
+            let logical = trace.tracks[track]
+                .lane_of
+                .map_or(track, |(l, _)| l.index());
             let (utid, upid) = match trace.tracks[logical].kind {
-                TrackKind::Thread { pid, tid, .. } => {
-                    (ids.utid.get(&(pid, tid)).copied(), ids.upid.get(&pid).copied())
-                }
+                TrackKind::Thread { pid, tid, .. } => (
+                    ids.utid.get(&(pid, tid)).copied(),
+                    ids.upid.get(&pid).copied(),
+                ),
                 _ => (None, None),
             };
             rows.push(Row {

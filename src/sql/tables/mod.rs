@@ -61,7 +61,8 @@ impl Store {
 
     /// Process and thread numbering, track types.
     pub fn tracks(&self) -> &track::TrackIds {
-        self.tracks.get_or_init(|| track::TrackIds::new(&self.trace))
+        self.tracks
+            .get_or_init(|| track::TrackIds::new(&self.trace))
     }
 
     /// Arg sets and the rows of `args`.

@@ -164,7 +164,6 @@ fn rank(sorted: &[&str], name: &str) -> Option<i64> {
     sorted.binary_search(&name).ok().map(|i| i as i64)
 }
 
-
 /// `request` and `request_segment` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let mut cols = vec![
@@ -197,7 +196,10 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
             id_column(),
             int("request_id").not_null().access(Access::Sorted),
             int("seq").not_null(),
-            text("segment").not_null().access(Access::Lookup).keys_sorted(),
+            text("segment")
+                .not_null()
+                .access(Access::Lookup)
+                .keys_sorted(),
             text("role").not_null().access(Access::Lookup).keys_sorted(),
             text("side").not_null(),
             text("start_field").not_null(),
@@ -221,7 +223,9 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
         }
         let spans = rows
             .iter()
-            .map(|&(r, seq)| segments::evaluate(&SEGMENTS[seq as usize], &s.trace.requests[r as usize]))
+            .map(|&(r, seq)| {
+                segments::evaluate(&SEGMENTS[seq as usize], &s.trace.requests[r as usize])
+            })
             .collect();
         let roles = rows
             .iter()

@@ -129,7 +129,6 @@ impl Table for Counters {
     }
 }
 
-
 /// `slice`, `flow` and `counter` over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let mut slice_def = def(

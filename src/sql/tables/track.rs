@@ -37,8 +37,10 @@ impl TrackIds {
     pub fn new(trace: &Trace) -> TrackIds {
         let mut processes: Vec<(i32, Option<String>)> = Vec::new();
         let mut upid: FxHashMap<i32, i64> = FxHashMap::default();
-        let mut add = |pid: i32, name: Option<&str>, processes: &mut Vec<(i32, Option<String>)>| {
-            match upid.get(&pid) {
+        let mut add =
+            |pid: i32, name: Option<&str>, processes: &mut Vec<(i32, Option<String>)>| match upid
+                .get(&pid)
+            {
                 Some(&u) => {
                     let e = &mut processes[u as usize - 1];
                     if e.1.is_none() {
@@ -49,8 +51,7 @@ impl TrackIds {
                     processes.push((pid, name.map(str::to_owned)));
                     upid.insert(pid, processes.len() as i64);
                 }
-            }
-        };
+            };
         for t in &trace.tracks {
             if let TrackKind::Process { pid, .. } = t.kind {
                 add(pid, Some(trace.str(t.name)), &mut processes);
@@ -105,7 +106,6 @@ fn track_type(trace: &Trace, t: usize) -> (&'static str, &'static str) {
         TrackKind::Plain => ("global_track_event", "plain"),
     }
 }
-
 
 /// The process, thread and track tables over `store`.
 pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
@@ -169,7 +169,11 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
             let trace = &s.trace;
             let mut rows = vec![row(
                 11,
-                &[(0, Value::Integer(0)), (1, Value::Integer(0)), (8, Value::Integer(0))],
+                &[
+                    (0, Value::Integer(0)),
+                    (1, Value::Integer(0)),
+                    (8, Value::Integer(0)),
+                ],
             )];
             for (i, &(pid, tid, t)) in ids.threads.iter().enumerate() {
                 let id = Value::Integer(i as i64 + 1);
@@ -234,64 +238,61 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     let sub = |name: &'static str, cols: Vec<Column>, which: Which| {
         let s = store.clone();
         let n = cols.len();
-        Lazy::new(
-            super::def_sorted_id(name, cols),
-            move || {
-                let ids = s.tracks();
-                let trace = &s.trace;
-                let mut rows = Vec::new();
-                for (i, t) in trace.tracks.iter().enumerate() {
-                    let logical = &trace.tracks[TrackIds::logical(trace, i)].kind;
-                    let name = Value::Text(trace.str(t.name).to_owned());
-                    let ty = Value::Text(ids.types[i].0.into());
-                    let parent = opt_int(t.parent.map(|p| p.index() as i64));
-                    let id = Value::Integer(i as i64);
-                    match (which, logical) {
-                        (Which::Thread, TrackKind::Thread { pid, tid, .. }) => rows.push(row(
+        Lazy::new(super::def_sorted_id(name, cols), move || {
+            let ids = s.tracks();
+            let trace = &s.trace;
+            let mut rows = Vec::new();
+            for (i, t) in trace.tracks.iter().enumerate() {
+                let logical = &trace.tracks[TrackIds::logical(trace, i)].kind;
+                let name = Value::Text(trace.str(t.name).to_owned());
+                let ty = Value::Text(ids.types[i].0.into());
+                let parent = opt_int(t.parent.map(|p| p.index() as i64));
+                let id = Value::Integer(i as i64);
+                match (which, logical) {
+                    (Which::Thread, TrackKind::Thread { pid, tid, .. }) => rows.push(row(
+                        n,
+                        &[
+                            (0, id),
+                            (1, name),
+                            (2, ty),
+                            (3, parent),
+                            (6, opt_int(ids.utid.get(&(*pid, *tid)).copied())),
+                        ],
+                    )),
+                    (Which::Process, TrackKind::Process { pid, .. }) => rows.push(row(
+                        n,
+                        &[
+                            (0, id),
+                            (1, name),
+                            (2, ty),
+                            (3, parent),
+                            (6, opt_int(ids.upid.get(pid).copied())),
+                        ],
+                    )),
+                    (Which::Counter, TrackKind::Counter { unit }) => {
+                        let unit = match unit {
+                            CounterUnit::Count => "count",
+                            CounterUnit::Bytes => "bytes",
+                            CounterUnit::TimeNs => "ns",
+                            CounterUnit::Other(u) => u.as_str(),
+                        };
+                        rows.push(row(
                             n,
                             &[
                                 (0, id),
                                 (1, name),
-                                (2, ty),
-                                (3, parent),
-                                (6, opt_int(ids.utid.get(&(*pid, *tid)).copied())),
+                                (2, parent),
+                                (3, ty),
+                                (7, Value::Text(unit.to_owned())),
+                                (8, opt_text(t.description.as_deref())),
                             ],
-                        )),
-                        (Which::Process, TrackKind::Process { pid, .. }) => rows.push(row(
-                            n,
-                            &[
-                                (0, id),
-                                (1, name),
-                                (2, ty),
-                                (3, parent),
-                                (6, opt_int(ids.upid.get(pid).copied())),
-                            ],
-                        )),
-                        (Which::Counter, TrackKind::Counter { unit }) => {
-                            let unit = match unit {
-                                CounterUnit::Count => "count",
-                                CounterUnit::Bytes => "bytes",
-                                CounterUnit::TimeNs => "ns",
-                                CounterUnit::Other(u) => u.as_str(),
-                            };
-                            rows.push(row(
-                                n,
-                                &[
-                                    (0, id),
-                                    (1, name),
-                                    (2, parent),
-                                    (3, ty),
-                                    (7, Value::Text(unit.to_owned())),
-                                    (8, opt_text(t.description.as_deref())),
-                                ],
-                            ))
-                        }
-                        _ => {}
+                        ))
                     }
+                    _ => {}
                 }
-                Box::new(ValueRows(rows))
-            },
-        )
+            }
+            Box::new(ValueRows(rows))
+        })
     };
     let thread_track = sub(
         "thread_track",
@@ -334,10 +335,17 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
         ],
         Which::Counter,
     );
-    [process, thread, track, thread_track, process_track, counter_track]
-        .into_iter()
-        .map(Arc::new)
-        .collect()
+    [
+        process,
+        thread,
+        track,
+        thread_track,
+        process_track,
+        counter_track,
+    ]
+    .into_iter()
+    .map(Arc::new)
+    .collect()
 }
 
 #[derive(Clone, Copy)]
