@@ -237,19 +237,7 @@ fn truncated_json_is_an_error() {
 // ---------------------------------------------------------------- real files
 
 fn real_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&shared("realdata/hta"), &mut out);
-    out.sort();
+    let out = common::files_ending(&shared("realdata/hta"), ".json.gz");
     assert!(out.len() >= 9, "real Chrome traces found: {out:?}");
     out
 }

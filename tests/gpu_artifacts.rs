@@ -319,20 +319,11 @@ fn artifacts_that_cross_each_other_get_lanes_enough() {
 
 /// Every Chrome trace among the real files.
 fn real_traces() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&shared("realdata/hta"), &mut out);
-    walk(&shared("realdata/tracelens"), &mut out);
-    out.sort();
+    let mut out = common::files_ending(&shared("realdata/hta"), ".json.gz");
+    out.extend(common::files_ending(
+        &shared("realdata/tracelens"),
+        ".json.gz",
+    ));
     assert!(out.len() >= 13, "real Chrome traces found: {out:?}");
     out
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use breakdown_trace::model::{Args, Slice, SliceKind, Trace, Track, TrackId, TrackKind};
+use breakdown_trace::model::{Args, Slice, SliceKind, Trace, TrackId};
 use breakdown_trace::sql::{self, Database, Rows};
 use common::{fixture, manifest_dir, run};
 use rusqlite::types::Value;
@@ -12,31 +12,7 @@ use serde_json::Value as J;
 
 // ---------------------------------------------------------------- helpers
 
-fn process(t: &mut Trace, pid: i32, name: &str) -> TrackId {
-    let n = t.intern(name);
-    t.add_track(Track::new(
-        n,
-        None,
-        TrackKind::Process {
-            pid,
-            labels: vec![],
-            sort_index: None,
-        },
-    ))
-}
-
-fn thread(t: &mut Trace, parent: TrackId, pid: i32, tid: i64, name: &str) -> TrackId {
-    let n = t.intern(name);
-    t.add_track(Track::new(
-        n,
-        Some(parent),
-        TrackKind::Thread {
-            pid,
-            tid,
-            sort_index: None,
-        },
-    ))
-}
+use common::{add_process as process, add_thread as thread};
 
 fn slice(t: &mut Trace, track: TrackId, cat: &str, name: &str, ts: i64, dur: i64) {
     let (n, c) = (t.intern(name), t.intern(cat));

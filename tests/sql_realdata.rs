@@ -112,19 +112,7 @@ fn raw_ops(path: &Path) -> Vec<Op> {
 }
 
 fn traces() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![shared("realdata/hta")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
+    let out = common::files_ending(&shared("realdata/hta"), ".json.gz");
     assert!(out.len() >= 9, "real traces present: {out:?}");
     out
 }

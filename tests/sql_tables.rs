@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use breakdown_trace::ingest;
 use breakdown_trace::model::{
-    ArgValue, Args, CounterUnit, Flow, Slice, SliceId, SliceKind, Trace, Track, TrackId, TrackKind,
+    ArgValue, Args, CounterUnit, Flow, Slice, SliceId, SliceKind, Trace, Track, TrackKind,
 };
 use breakdown_trace::sql::{self, schema, Database};
 use common::{fixture, shared};
@@ -834,30 +834,8 @@ const ARG_KEYS: [&str; 3] = ["a", "b", "External id"];
 /// a counter track.
 fn build(spec: &TraceSpec) -> Trace {
     let mut t = Trace::new();
-    let proc_track = |t: &mut Trace, pid: i32, name: &str| {
-        let n = t.intern(name);
-        t.add_track(Track::new(
-            n,
-            None,
-            TrackKind::Process {
-                pid,
-                labels: vec![],
-                sort_index: None,
-            },
-        ))
-    };
-    let thread_track = |t: &mut Trace, parent: TrackId, pid: i32, tid: i64, name: &str| {
-        let n = t.intern(name);
-        t.add_track(Track::new(
-            n,
-            Some(parent),
-            TrackKind::Thread {
-                pid,
-                tid,
-                sort_index: None,
-            },
-        ))
-    };
+    let proc_track = common::add_process;
+    let thread_track = common::add_thread;
     let gpu = proc_track(&mut t, 1, "GPU 0");
     let cpu = proc_track(&mut t, 2, "python");
     let tracks = [

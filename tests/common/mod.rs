@@ -21,6 +21,25 @@ pub fn fixture(rel: &str) -> PathBuf {
     manifest_dir().join("fixtures").join(rel)
 }
 
+/// Every file below `dir` (recursively) whose name ends with `suffix`,
+/// sorted: e.g. the real `.json.gz` traces under `shared("realdata/hta")`.
+pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 pub fn shared(rel: &str) -> PathBuf {
     manifest_dir().join("..").join("shared").join(rel)
 }
@@ -416,4 +435,44 @@ pub fn run(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr,
     )
+}
+
+/// Adds a process track (pid `pid`, named `name`) to a hand-built trace.
+pub fn add_process(
+    t: &mut breakdown_trace::model::Trace,
+    pid: i32,
+    name: &str,
+) -> breakdown_trace::model::TrackId {
+    use breakdown_trace::model::{Track, TrackKind};
+    let n = t.intern(name);
+    t.add_track(Track::new(
+        n,
+        None,
+        TrackKind::Process {
+            pid,
+            labels: vec![],
+            sort_index: None,
+        },
+    ))
+}
+
+/// Adds a thread track (`pid`/`tid`, named `name`) under `parent`.
+pub fn add_thread(
+    t: &mut breakdown_trace::model::Trace,
+    parent: breakdown_trace::model::TrackId,
+    pid: i32,
+    tid: i64,
+    name: &str,
+) -> breakdown_trace::model::TrackId {
+    use breakdown_trace::model::{Track, TrackKind};
+    let n = t.intern(name);
+    t.add_track(Track::new(
+        n,
+        Some(parent),
+        TrackKind::Thread {
+            pid,
+            tid,
+            sort_index: None,
+        },
+    ))
 }
