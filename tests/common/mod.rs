@@ -476,3 +476,88 @@ pub fn add_thread(
         },
     ))
 }
+
+/// A Python interpreter with `packages` (pip requirement strings) installed,
+/// in a virtual environment `target/pyenv/<name>` that the test suite makes
+/// itself (CI starts with none). Built once, reused while its package list is
+/// unchanged; several test binaries may ask at once (a lock directory makes
+/// them wait). `None`, with the reason printed, when pip cannot install the
+/// packages here: the caller skips with that message.
+///
+/// `BREAKDOWN_TRACE_PYTHON` overrides it with an interpreter that already has
+/// the packages.
+pub fn python_with(name: &str, packages: &[&str]) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("BREAKDOWN_TRACE_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let root = manifest_dir().join("target").join("pyenv");
+    std::fs::create_dir_all(&root).unwrap();
+    let dir = root.join(name);
+    let python = dir.join("bin").join("python");
+    let stamp = dir.join("installed.txt");
+    let want = packages.join("\n");
+    // One builder at a time: mkdir is atomic.
+    let lock = root.join(format!("{name}.lock"));
+    let started = std::time::Instant::now();
+    while std::fs::create_dir(&lock).is_err() {
+        if started.elapsed() > std::time::Duration::from_secs(900) {
+            eprintln!(
+                "SKIP: python env {name}: lock {} held for 15 min",
+                lock.display()
+            );
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    struct Unlock(PathBuf);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let _unlock = Unlock(lock);
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) && python.exists() {
+        return Some(python);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let step = |cmd: &mut std::process::Command, what: &str| -> bool {
+        match cmd.output() {
+            Ok(o) if o.status.success() => true,
+            Ok(o) => {
+                eprintln!(
+                    "SKIP: python env {name}: {what} failed:\n{}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                false
+            }
+            Err(e) => {
+                eprintln!("SKIP: python env {name}: {what}: {e}");
+                false
+            }
+        }
+    };
+    if !step(
+        std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir),
+        "python3 -m venv",
+    ) {
+        return None;
+    }
+    if !step(
+        std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages),
+        &format!("pip install {}", packages.join(" ")),
+    ) {
+        return None;
+    }
+    std::fs::write(&stamp, &want).unwrap();
+    Some(python)
+}
