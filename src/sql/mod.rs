@@ -64,6 +64,18 @@ pub const BUNDLED: &[Bundled] = bundled!(
     "latency",
     "slow-requests",
     "client-stats",
+    "kernel-launches",
+    "kernel-launch-stats",
+    "kernel-type-breakdown",
+    "idle-time-breakdown",
+    "comm-comp-overlap",
+    "queue-length",
+    "queue-length-series",
+    "profiler-step-stats",
+    "cuda-gpu-mem-time-sum",
+    "cuda-gpu-mem-size-sum",
+    "cuda-api-sum",
+    "nvtx-sum",
 );
 
 impl Bundled {
