@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
-use breakdown_trace::model::{layout, Trace};
+use breakdown_trace::model::{layout, ProvenanceDetail, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
 use breakdown_trace::{output, perfetto, report, summary, Error};
 
@@ -44,6 +44,8 @@ enum Command {
         quiet: bool,
         #[command(flatten)]
         align: AlignArgs,
+        #[command(flatten)]
+        provenance: ProvenanceArg,
     },
     /// Describe inputs: format, record counts, time range, warnings by kind.
     Info {
@@ -126,6 +128,22 @@ enum Command {
         #[command(flatten)]
         align: AlignArgs,
     },
+}
+
+/// What the written trace records about this run.
+#[derive(Args)]
+struct ProvenanceArg {
+    /// What the trace records about its making: `minimal` (input file names,
+    /// sizes and SHA-256, tool version, options that change the output) or
+    /// `full` (also the command line, which may hold absolute paths).
+    #[arg(long = "provenance", value_name = "minimal|full", default_value = "minimal",
+          value_parser = parse_provenance)]
+    detail: ProvenanceDetail,
+}
+
+fn parse_provenance(s: &str) -> Result<ProvenanceDetail, String> {
+    ProvenanceDetail::from_name(s)
+        .ok_or_else(|| format!("unknown provenance `{s}`; known: minimal, full"))
 }
 
 /// Per-input time alignment. Inputs are numbered from 0 in command-line
@@ -359,9 +377,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             format,
             quiet,
             align,
+            provenance,
         } => {
             output::refuse_overwriting_an_input(&output, &inputs)?;
             let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
+            trace.provenance.detail = provenance.detail;
             let stats = perfetto::write_file(&mut trace, &output)?;
             if !quiet {
                 eprint!("{}", summary::summarize(&trace));

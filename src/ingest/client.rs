@@ -22,10 +22,8 @@ pub const CORRELATION_BASE: u64 = 1 << 40;
 
 /// Makes the track group of one client input.
 pub fn client_track(trace: &mut Trace, path: &Path, tool: &str, clock: &str) -> TrackId {
-    let file = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    // The file name only: a trace records no paths (see `perfetto::provenance`).
+    let file = super::file_name(path);
     let name = trace.intern(&format!("client: {file}"));
     let mut t = Track::new(name, None, TrackKind::Plain);
     t.lanes = LanePolicy::Exclusive;
@@ -33,7 +31,7 @@ pub fn client_track(trace: &mut Trace, path: &Path, tool: &str, clock: &str) -> 
     t.description = Some(format!(
         "{tool} per-request records from {}. Clock: {clock}. request = start → last response; \
          TTFT = start → first chunk; chunk = previous chunk → this chunk (inter-chunk latency).",
-        path.display()
+        file
     ));
     trace.add_track(t)
 }

@@ -65,6 +65,8 @@ pub struct Input {
     pub bytes: Vec<u8>,
     /// Size on disk.
     pub disk_bytes: u64,
+    /// SHA-256 of the bytes on disk (before inflating gzip).
+    pub sha256: [u8; 32],
 }
 
 impl Input {
@@ -83,6 +85,7 @@ impl Input {
         };
         let raw = std::fs::read(path).map_err(rerr)?;
         let disk_bytes = raw.len() as u64;
+        let sha256 = sha256(&raw);
         let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
             // The gzip trailer holds the inflated size mod 2^32: a good
             // first capacity (bounded, since the trailer may lie).
@@ -124,16 +127,19 @@ impl Input {
             path: path.to_owned(),
             bytes,
             disk_bytes,
+            sha256,
         })
     }
 
     /// Builds an input from bytes already in memory (tests, benchmarks).
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Input {
         let disk_bytes = bytes.len() as u64;
+        let sha256 = sha256(&bytes);
         Input {
             path: path.into(),
             bytes,
             disk_bytes,
+            sha256,
         }
     }
 
@@ -141,6 +147,32 @@ impl Input {
     pub fn text(&self) -> Result<&str, InputError> {
         std::str::from_utf8(&self.bytes)
             .map_err(|e| utf8_error(&self.path, &self.bytes, e.valid_up_to()))
+    }
+}
+
+/// SHA-256 of `bytes` (FIPS 180-4, through the `sha2` crate).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// `digest` as lowercase hex digits, as `sha256sum` prints it.
+pub fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write;
+    digest
+        .iter()
+        .fold(String::with_capacity(digest.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// The file name of `path` without its directories, as a trace records it
+/// (the whole text when it has no file name, e.g. `-` or `..`).
+pub fn file_name(path: &Path) -> String {
+    match path.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => path.display().to_string(),
     }
 }
 
@@ -326,7 +358,8 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Trace> {
         };
         inputs.push((input, format));
     }
-    let trace = load_inputs_with(inputs, opts)?;
+    let mut trace = load_inputs_with(inputs, opts)?;
+    trace.provenance.forced_format = opts.format.map(|f| f.name().to_owned());
     if let Some(forced) = opts.format {
         check_forced(&trace, forced, &detected)?;
     }
@@ -411,14 +444,18 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
     }
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
+    trace.provenance.salvage = opts.salvage;
     for (input, format) in &inputs {
         trace.provenance.inputs.push(InputInfo {
             path: input.path.display().to_string(),
+            name: file_name(&input.path),
+            sha256: hex(&input.sha256),
             format: format.name().to_owned(),
             bytes: input.disk_bytes,
             raw_bytes: input.bytes.len() as u64,
             records: 0,
             time_shift_ns: 0,
+            anchor: None,
         });
     }
     // Group by format: an importer sees all its inputs at once (TRT-LLM

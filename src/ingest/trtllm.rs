@@ -961,7 +961,7 @@ impl<'t> Builder<'t> {
             (self.name("request"), ArgValue::Str(req.label.clone())),
             (
                 self.name("source"),
-                ArgValue::Str(format!("{}: {}", path.display(), p.location)),
+                ArgValue::Str(format!("{}: {}", super::file_name(path), p.location)),
             ),
         ];
         req.details = self

@@ -142,6 +142,9 @@ pub fn apply(trace: &mut Trace, a: &Alignment) -> Result<Vec<i64>, String> {
         let Some(anchor) = first_anchor else {
             continue;
         };
+        for &i in &s.inputs {
+            trace.provenance.inputs[i as usize].anchor = Some(anchor);
+        }
         let delta = match anchor {
             Anchor::Shift(d) => d,
             Anchor::StartAt(at) => match first_event(trace, s) {

@@ -307,7 +307,15 @@ impl Warnings {
 /// One input file as the trace remembers it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InputInfo {
+    /// The path as given on the command line. Used in messages on this
+    /// machine only: a trace records [`InputInfo::name`] instead (see
+    /// `perfetto` "Provenance").
     pub path: String,
+    /// The file name without its directories (`-` for standard input).
+    pub name: String,
+    /// SHA-256 of the bytes as read (on disk, so compressed for `.gz`),
+    /// 64 lowercase hex digits: what `sha256sum FILE` prints.
+    pub sha256: String,
     /// Format name (see `ingest::Format::name`).
     pub format: String,
     /// Bytes as read from disk (compressed size for `.gz`).
@@ -318,14 +326,54 @@ pub struct InputInfo {
     pub records: u64,
     /// Added to every timestamp of this input by `--shift`/`--align` (ns).
     pub time_shift_ns: i64,
+    /// The alignment option that moved this input, if any.
+    pub anchor: Option<align::Anchor>,
+}
+
+/// How much a written trace tells about the run that made it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProvenanceDetail {
+    /// Input file names, sizes and SHA-256, the tool version and the
+    /// options that change the output; no paths, no command line.
+    #[default]
+    Minimal,
+    /// All of `Minimal` plus the full command line as typed (which may hold
+    /// absolute paths, hence user and host names).
+    Full,
+}
+
+impl ProvenanceDetail {
+    /// The name used by `--provenance` and in the trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProvenanceDetail::Minimal => "minimal",
+            ProvenanceDetail::Full => "full",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ProvenanceDetail> {
+        match name {
+            "minimal" => Some(ProvenanceDetail::Minimal),
+            "full" => Some(ProvenanceDetail::Full),
+            _ => None,
+        }
+    }
 }
 
 /// What produced the trace.
 #[derive(Clone, Debug, Default)]
 pub struct Provenance {
     pub tool_version: String,
+    /// The process's arguments; written to a trace only with
+    /// [`ProvenanceDetail::Full`].
     pub command_line: Vec<String>,
     pub inputs: Vec<InputInfo>,
+    /// The input format forced with `--input-format`/`--format`, if any.
+    pub forced_format: Option<String>,
+    /// `--salvage` was given.
+    pub salvage: bool,
+    /// How much of this a written trace records.
+    pub detail: ProvenanceDetail,
 }
 
 /// The whole in-memory trace.

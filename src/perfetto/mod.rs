@@ -7,11 +7,13 @@
 //!
 //! Timestamps are written as they are in the model, except that a trace with
 //! negative timestamps is shifted so the earliest is 0 (packets carry
-//! unsigned timestamps); the shift is recorded in the provenance slice.
+//! unsigned timestamps); the shift is recorded in the provenance instant
+//! (see [`provenance`] for what it holds).
 
 mod annotations;
 pub mod order;
 pub mod proto;
+pub mod provenance;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -143,10 +145,12 @@ pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats
             data: Some(trace_packet::Data::TrackDescriptor(TrackDescriptor {
                 uuid: Some(prov_uuid),
                 static_or_dynamic_name: Some(track_descriptor::StaticOrDynamicName::Name(
-                    "breakdown-trace".into(),
+                    provenance::TRACK_NAME.into(),
                 )),
                 description: Some(
-                    "How this trace was made: tool version, inputs, counts, warnings.".into(),
+                    "How this trace was made: tool version, inputs (file names, sizes, SHA-256), \
+                     options that change the output, counts, warnings."
+                        .into(),
                 ),
                 sibling_order_rank: Some(i32::MAX),
                 ..Default::default()
@@ -156,7 +160,7 @@ pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats
     );
     put(
         &mut buf,
-        &provenance_packet(trace, prov_uuid, min_ts.max(0), shift),
+        &provenance::packet(trace, prov_uuid, min_ts.max(0), shift),
     );
     stats.packets += 2;
     w.write_all(&buf)?;
@@ -329,59 +333,6 @@ fn named(name: &str, value: debug_annotation::Value) -> DebugAnnotation {
     DebugAnnotation {
         name_field: Some(debug_annotation::NameField::Name(name.to_owned())),
         value: Some(value),
-        ..Default::default()
-    }
-}
-
-fn provenance_packet(trace: &Trace, uuid: u64, ts: i64, shift: i64) -> TracePacket {
-    use debug_annotation::Value as V;
-    let p = &trace.provenance;
-    let mut ann = vec![
-        named("tool", V::StringValue("breakdown-trace".into())),
-        named("tool_version", V::StringValue(p.tool_version.clone())),
-        named("command_line", V::StringValue(p.command_line.join(" "))),
-        named("timestamp_shift_ns", V::IntValue(shift)),
-        named("requests", V::UintValue(trace.requests.len() as u64)),
-        named("slices", V::UintValue(trace.slices.len() as u64)),
-        named("warnings", V::UintValue(trace.warnings.total())),
-    ];
-    for (i, input) in p.inputs.iter().enumerate() {
-        let mut d = DebugAnnotation {
-            name_field: Some(debug_annotation::NameField::Name(format!("input_{i}"))),
-            ..Default::default()
-        };
-        d.dict_entries = vec![
-            named("path", V::StringValue(input.path.clone())),
-            named("format", V::StringValue(input.format.clone())),
-            named("bytes", V::UintValue(input.bytes)),
-            named("records", V::UintValue(input.records)),
-            named("time_shift_ns", V::IntValue(input.time_shift_ns)),
-        ];
-        ann.push(d);
-    }
-    if !trace.warnings.counts.is_empty() {
-        let mut d = DebugAnnotation {
-            name_field: Some(debug_annotation::NameField::Name("warnings_by_kind".into())),
-            ..Default::default()
-        };
-        d.dict_entries = trace
-            .warnings
-            .counts
-            .iter()
-            .map(|(k, n)| named(k, V::UintValue(*n)))
-            .collect();
-        ann.push(d);
-    }
-    TracePacket {
-        timestamp: Some(ts as u64),
-        optional_trusted_packet_sequence_id: Some(seq()),
-        data: Some(trace_packet::Data::TrackEvent(TrackEvent {
-            r#type: Some(track_event::Type::Instant as i32),
-            track_uuid: Some(uuid),
-            name_field: Some(track_event::NameField::Name("provenance".into())),
-            debug_annotations: ann,
-            ..Default::default()
-        })),
         ..Default::default()
     }
 }
