@@ -33,6 +33,12 @@ for f in $root/fixtures/chrome/*; do add chrome_json "$f"; done
 if [ -d ../fixtures/malformed ]; then
   for f in ../fixtures/malformed/*; do for t in trtllm iter_stats aiperf vllm chrome_json; do add $t "$f"; done; done
 fi
+# nsys: whole SQLite exports (a cut database is only a malformed one), the
+# real one and any small ones under fixtures/nsys; run with -max_len=2000000.
+mkdir -p corpus/nsys
+for f in $(find "$shared" -name '*nsys*.sqlite' -size -4M 2>/dev/null) $root/fixtures/nsys/*.sqlite; do
+  [ -f "$f" ] && { printf '\x00'; cat "$f"; } >corpus/nsys/$(basename "$f")
+done
 # chunked: every JSON-array seed, its control byte read as the chunk size.
 mkdir -p corpus/chunked
 cp corpus/chrome_json/* corpus/trtllm/* corpus/chunked/

@@ -16,6 +16,9 @@ pub fn summarize(trace: &Trace) -> String {
             "input    {}  format={}  bytes={}  uncompressed={}  records={}",
             i.path, i.format, i.bytes, i.raw_bytes, i.records
         );
+        if let Some(p) = &i.producer {
+            let _ = writeln!(out, "         written by {p}");
+        }
     }
     if let Some((lo, hi)) = trace.time_range() {
         let _ = writeln!(

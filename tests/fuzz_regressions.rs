@@ -75,6 +75,11 @@ fn vllm() {
 }
 
 #[test]
+fn nsys() {
+    replay("nsys", Format::NsysSqlite);
+}
+
+#[test]
 fn roundtrip() {
     for (name, data) in inputs("roundtrip") {
         eprintln!("{name}");

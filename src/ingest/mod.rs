@@ -7,6 +7,7 @@ pub mod chunked;
 pub mod client;
 pub mod iter_stats;
 pub mod jsonrec;
+pub mod nsys;
 pub mod trtllm;
 pub mod vllm;
 
@@ -31,6 +32,9 @@ pub enum Format {
     /// Chrome trace-event JSON from Kineto / the PyTorch profiler / RTP-LLM
     /// `gen_timeline`: `{"traceEvents": [...]}` or a bare event array.
     ChromeJson,
+    /// Nsight Systems SQLite export (`nsys export --type sqlite`), detected
+    /// by its tables.
+    NsysSqlite,
 }
 
 impl Format {
@@ -40,6 +44,7 @@ impl Format {
         Format::Aiperf,
         Format::VllmBench,
         Format::ChromeJson,
+        Format::NsysSqlite,
     ];
 
     /// Name used on the command line and in `info`.
@@ -50,6 +55,7 @@ impl Format {
             Format::Aiperf => "aiperf",
             Format::VllmBench => "vllm-bench",
             Format::ChromeJson => "chrome-json",
+            Format::NsysSqlite => "nsys-sqlite",
         }
     }
 
@@ -234,8 +240,12 @@ fn check_text(input: &Input) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Sniffs the format from the first bytes of `input`.
+/// Sniffs the format from the first bytes of `input` (an SQLite database
+/// by its tables).
 pub fn detect(input: &Input) -> Result<Format, InputError> {
+    if input.bytes.starts_with(nsys::SQLITE_HEADER) {
+        return detect_sqlite(input);
+    }
     check_text(input)?;
     let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
     let text = String::from_utf8_lossy(head);
@@ -287,6 +297,19 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
     }
     Err(err(
         "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
+    ))
+}
+
+/// The format of an SQLite input, by its tables.
+fn detect_sqlite(input: &Input) -> Result<Format, InputError> {
+    let conn = nsys::open(&input.path, &input.bytes)?;
+    if nsys::is_export(&nsys::table_names(&input.path, &conn)?) {
+        return Ok(Format::NsysSqlite);
+    }
+    Err(InputError::new(
+        &input.path,
+        Position::File,
+        "an SQLite database, not a trace (a file written by `db`?): `query` and `stats` read such a file; the other commands need the original inputs",
     ))
 }
 
@@ -376,6 +399,7 @@ fn expects(f: Format) -> &'static str {
         Format::Aiperf => "aiperf per-request records (`metadata`, `metrics`)",
         Format::VllmBench => "a vLLM bench result with per-request arrays",
         Format::ChromeJson => "trace events (`traceEvents` or an event array)",
+        Format::NsysSqlite => "Nsight Systems export tables",
     }
 }
 
@@ -439,8 +463,10 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
 /// Like [`load_with`] for inputs already in memory (`opts.format` is not
 /// used: each input carries its format).
 pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Result<Trace> {
-    for (input, _) in &inputs {
-        check_text(input)?;
+    for (input, format) in &inputs {
+        if *format != Format::NsysSqlite {
+            check_text(input)?;
+        }
     }
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
@@ -456,6 +482,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
             records: 0,
             time_shift_ns: 0,
             anchor: None,
+            producer: None,
         });
     }
     // Group by format: an importer sees all its inputs at once (TRT-LLM
@@ -490,8 +517,9 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                     trace.record_source(vec![i], mark);
                 }
             }
-            // Consumes its inputs below (their buffers become blobs).
-            Format::ChromeJson => {}
+            // Consume their inputs below (Chrome: the buffers become blobs;
+            // nsys: each buffer is dropped once the database is read).
+            Format::ChromeJson | Format::NsysSqlite => {}
         }
     }
     // Chrome traces take their input by value: the buffer moves into
@@ -500,6 +528,11 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
         if format == Format::ChromeJson {
             let mark = trace.mark();
             chrome_json::import(&mut trace, i as u32, input, opts.salvage)?;
+            trace.record_source(vec![i as u32], mark);
+        } else if format == Format::NsysSqlite {
+            let mark = trace.mark();
+            nsys::import(&mut trace, i as u32, &input.path, &input.bytes)?;
+            drop(input);
             trace.record_source(vec![i as u32], mark);
         }
     }

@@ -328,6 +328,9 @@ pub struct InputInfo {
     pub time_shift_ns: i64,
     /// The alignment option that moved this input, if any.
     pub anchor: Option<align::Anchor>,
+    /// What wrote the input, when it says (`Nsight Systems 2022.2.1.31,
+    /// export schema 2.9.1, ...`), for `info`.
+    pub producer: Option<String>,
 }
 
 /// How much a written trace tells about the run that made it.

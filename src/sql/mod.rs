@@ -188,6 +188,8 @@ impl Database {
         std::fs::File::open(path)
             .and_then(|mut f| f.read_exact(&mut head))
             .is_ok_and(|()| &head == b"SQLite format 3\0")
+            // An Nsight Systems export is an input to import, not ours.
+            && !crate::ingest::nsys::is_export_file(path)
     }
 
     /// Runs every statement of `sql`; returns the rows of the last one that
