@@ -197,6 +197,26 @@ fn the_real_export_keeps_every_row() {
         ),
         linked
     );
+    // The nsys-shaped bundled queries answer on it: every call in
+    // `cuda-api-sum`, every range in `nvtx-sum`.
+    let sum_of = |query: &str, col: usize| -> i64 {
+        let sql = breakdown_trace::sql::Bundled::find(query).unwrap().sql;
+        ours(&p, sql).iter().map(|r| int(&r[col])).sum()
+    };
+    assert_eq!(
+        sum_of("cuda-api-sum", 2),
+        count(
+            &src,
+            "SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_RUNTIME WHERE eventClass IN (0, 1)"
+        )
+    );
+    assert_eq!(
+        sum_of("nvtx-sum", 2),
+        count(
+            &src,
+            "SELECT COUNT(*) FROM NVTX_EVENTS WHERE eventType IN (59, 60)"
+        )
+    );
     // Names: threads from ThreadNames, the device from TARGET_INFO_GPU.
     let rows = ours(
         &p,
