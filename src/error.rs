@@ -72,6 +72,9 @@ pub enum Error {
     /// usage error).
     #[error("{0}")]
     NothingToDo(String),
+    /// Serving a trace (`open`) failed: a port in use, no browser, ...
+    #[error("{0}")]
+    Serve(String),
     #[error("SQL: {0}")]
     Sql(String),
     /// A query failed: names the query (bundled name, file or `--sql`) and

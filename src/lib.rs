@@ -2,7 +2,7 @@
 //!
 //! The data's path is the module tree: [`ingest`] reads inputs into a
 //! [`model::Trace`]; [`model::layout`] lays slices out on overlap-free
-//! tracks; [`perfetto`] writes a `.pftrace`; [`sql`] serves the trace to
+//! tracks; [`perfetto`] writes a `.pftrace` ([`open`] serves one to the Perfetto UI); [`sql`] serves the trace to
 //! SQLite in place (virtual tables defined in `sql::tables`), for `query`,
 //! `stats`, `report` and `db`. [`segments`] is the one table of request
 //! segments every output uses; [`model::gpu`] the one classification of GPU
@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod json;
 pub mod model;
+pub mod open;
 pub mod output;
 pub mod perfetto;
 pub mod report;

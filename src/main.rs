@@ -9,7 +9,7 @@ use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
 use breakdown_trace::model::{layout, ProvenanceDetail, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
-use breakdown_trace::{output, perfetto, report, summary, Error};
+use breakdown_trace::{open, output, perfetto, report, summary, Error};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +46,32 @@ enum Command {
         align: AlignArgs,
         #[command(flatten)]
         provenance: ProvenanceArg,
+        /// Then serve the written trace to ui.perfetto.dev, as `open` does.
+        #[arg(long)]
+        open: bool,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Serve a trace to ui.perfetto.dev on 127.0.0.1 and print the link that opens it.
+    ///
+    /// A Perfetto trace (.pftrace, plain or gzipped; detected by content) is served as it is;
+    /// other inputs are converted in memory first, as `convert` would. Stops once the UI has
+    /// fetched the whole trace (or on Ctrl-C).
+    Open {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Force the input format instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+        /// Print nothing but the link and errors.
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        align: AlignArgs,
+        #[command(flatten)]
+        provenance: ProvenanceArg,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
     /// Describe inputs: format, record counts, time range, warnings by kind.
     Info {
@@ -144,6 +170,77 @@ struct ProvenanceArg {
 fn parse_provenance(s: &str) -> Result<ProvenanceDetail, String> {
     ProvenanceDetail::from_name(s)
         .ok_or_else(|| format!("unknown provenance `{s}`; known: minimal, full"))
+}
+
+/// How `open` (and `convert --open`) serves the trace.
+#[derive(Args)]
+struct ServeArgs {
+    /// Port on 127.0.0.1 (ui.perfetto.dev fetches from 9001 only; 0 = any free port).
+    #[arg(long, default_value_t = open::DEFAULT_PORT)]
+    port: u16,
+    /// Also open the link in the system browser ($BROWSER, xdg-open, open or start).
+    #[arg(long)]
+    browser: bool,
+    /// Keep serving after the trace was fetched (to reload the UI), until Ctrl-C.
+    #[arg(long)]
+    keep_serving: bool,
+    /// The UI's origin, for a self-hosted Perfetto UI.
+    #[arg(long, value_name = "URL", default_value = open::DEFAULT_ORIGIN)]
+    origin: String,
+}
+
+/// Serves `body` as `name` (see `open`): prints the link on stdout, each
+/// request on stderr (unless `quiet`), and returns once it was fetched.
+fn serve_trace(name: &str, body: Vec<u8>, args: &ServeArgs, quiet: bool) -> Result<(), Error> {
+    let opts = open::ServeOptions {
+        port: args.port,
+        origin: args.origin.clone(),
+        keep_serving: args.keep_serving,
+    };
+    let len = body.len();
+    let server = open::TraceServer::bind(name, body, &opts)?;
+    if !quiet {
+        eprintln!(
+            "serving  {name} ({len} bytes) at {} to {}; {}",
+            server.trace_url(),
+            opts.origin,
+            if opts.keep_serving {
+                "Ctrl-C stops"
+            } else {
+                "stops once it is fetched (or on Ctrl-C)"
+            }
+        );
+        if server.port() != open::DEFAULT_PORT && opts.origin == open::DEFAULT_ORIGIN {
+            eprintln!(
+                "note: ui.perfetto.dev may only fetch from port {} (its Content-Security-Policy)",
+                open::DEFAULT_PORT
+            );
+        }
+    }
+    emit(&format!("{}\n", server.ui_link()))?;
+    if args.browser {
+        open::launch_browser(&server.ui_link())?;
+    }
+    let done = server.serve(opts.keep_serving, |r| {
+        if !quiet {
+            let what = if r.method == "GET" && r.status == 200 && !r.complete_fetch {
+                " (client left before the end)".to_owned()
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "request  {} {} {} -> {} {} bytes{what}",
+                r.peer, r.method, r.target, r.status, r.body_bytes
+            );
+        }
+    })?;
+    if !quiet {
+        eprintln!(
+            "served   {name} ({} bytes) to {}; done",
+            done.body_bytes, done.peer
+        );
+    }
+    Ok(())
 }
 
 /// Per-input time alignment. Inputs are numbered from 0 in command-line
@@ -378,6 +475,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             quiet,
             align,
             provenance,
+            open,
+            serve,
         } => {
             output::refuse_overwriting_an_input(&output, &inputs)?;
             let mut trace = load_aligned(&inputs, format, salvage, &align, Reads::All)?;
@@ -397,7 +496,36 @@ fn run(cli: Cli) -> Result<(), Error> {
                     stats.bytes as f64 / raw_bytes.max(1) as f64
                 );
             }
+            if open {
+                let bytes = std::fs::read(&output).map_err(|source| Error::Read {
+                    path: output.clone(),
+                    source,
+                })?;
+                serve_trace(&open::served_name(&output, false), bytes, &serve, quiet)?;
+            }
             Ok(())
+        }
+        Command::Open {
+            inputs,
+            input_format,
+            quiet,
+            align,
+            provenance,
+            serve,
+        } => {
+            // One Perfetto trace is served as it is.
+            if let ([path], None, true) = (&inputs[..], input_format, align.is_empty()) {
+                if let Some(bytes) = open::read_trace_file(path)? {
+                    return serve_trace(&open::served_name(path, false), bytes, &serve, quiet);
+                }
+            }
+            let mut trace = load_aligned(&inputs, input_format, salvage, &align, Reads::All)?;
+            trace.provenance.detail = provenance.detail;
+            let bytes = perfetto::to_bytes(&mut trace);
+            if !quiet {
+                eprint!("{}", summary::summarize(&trace));
+            }
+            serve_trace(&open::served_name(&inputs[0], true), bytes, &serve, quiet)
         }
         Command::Info {
             inputs,

@@ -62,6 +62,15 @@ pub fn write_file(trace: &mut Trace, path: &Path) -> Result<WriteStats> {
     })
 }
 
+/// Lays out `trace` (if not yet) and returns the trace in memory (what
+/// [`write_file`] would write).
+pub fn to_bytes(trace: &mut Trace) -> Vec<u8> {
+    layout::lay_out(trace);
+    let mut out = Vec::new();
+    write(trace, &mut out).expect("writing to memory does not fail");
+    out
+}
+
 /// Writes a laid-out trace as a Perfetto protobuf stream.
 pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats> {
     assert!(trace.layout.is_some(), "call model::layout::lay_out first");
