@@ -491,3 +491,107 @@ fn no_browser_is_a_clear_error() {
     assert!(err.contains("--browser"), "{err}");
     assert!(err.contains("xdg-open"), "{err}");
 }
+
+/// Serves `page` for every request on a free loopback port (a thread that
+/// lives as long as the test process); returns the port.
+fn page_server(page: &'static str) -> u16 {
+    use std::io::Write;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut head = Vec::new();
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line);
+            }
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    port
+}
+
+/// What a page at `origin` gets when it `fetch()`es `url` in headless
+/// Chromium: `status S length L sum X`, or `error ...`.
+fn fetch_in_chromium(page_port: u16, url: &str) -> String {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "this test needs Debian's Chromium: apt-get install chromium (.ci/run does)"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--virtual-time-budget=20000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("http://127.0.0.1:{page_port}/#{url}"))
+        .stderr(Stdio::null())
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"out\">").expect("the page rendered") + 14;
+    dom[start..start + dom[start..].find("</pre>").unwrap()].to_owned()
+}
+
+/// The page: fetches the URL after `#` and prints status, length and the
+/// byte sum (mod 2^32) of what it read.
+const PAGE: &str = "<html><body><pre id=\"out\">pending</pre><script>\
+fetch(location.hash.slice(1)).then(r => r.arrayBuffer().then(b => {\
+  let s = 0; for (const x of new Uint8Array(b)) s = (s + x) >>> 0;\
+  document.getElementById('out').textContent = 'status ' + r.status + ' length ' + b.byteLength + ' sum ' + s;\
+})).catch(e => { document.getElementById('out').textContent = 'error ' + e; });\
+</script></body></html>";
+
+#[test]
+fn a_browser_page_of_the_allowed_origin_reads_the_trace_and_no_other_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("chrome/kineto_small.json");
+    let reference = converted(&input, dir.path());
+    let sum = reference
+        .iter()
+        .fold(0u32, |s, &b| s.wrapping_add(u32::from(b)));
+    let page_port = page_server(PAGE);
+    let origin = format!("http://127.0.0.1:{page_port}");
+
+    // The page's origin is the allowed one: it reads every byte.
+    let s = start(
+        &[
+            "open",
+            input.to_str().unwrap(),
+            "--port",
+            "0",
+            "--origin",
+            &origin,
+        ],
+        &[],
+    );
+    let got = fetch_in_chromium(page_port, &s.url);
+    assert_eq!(
+        got,
+        format!("status 200 length {} sum {sum}", reference.len())
+    );
+    let (status, stderr) = s.wait_exit();
+    assert!(status.success(), "{stderr}");
+
+    // Allowed is ui.perfetto.dev only (the default): the browser refuses the
+    // page the response.
+    let s = start(&["open", input.to_str().unwrap(), "--port", "0"], &[]);
+    let got = fetch_in_chromium(page_port, &s.url);
+    assert!(got.starts_with("error TypeError"), "{got}");
+    s.kill();
+}
