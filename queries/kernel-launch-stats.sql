@@ -2,7 +2,8 @@
 -- how much of the device's idle time sits between a launch and the start of what it launched.
 -- (HTA get_cuda_kernel_launch_stats, summarised; the rows themselves are `kernel-launches`.)
 -- GPU work = `gpu_work` (kernel, memcpy, memset; profiler artifacts left out). Its launch = the slice at the other
--- end of its incoming flow (Kineto `ac2g` = CUPTI correlation id); work without one counts in `unlaunched`.
+-- end of its incoming flow (Kineto `ac2g` = CUPTI correlation id), else the cuda_runtime/cuda_driver slice with the
+-- same `correlation` argument; work with neither counts in `unlaunched`.
 -- Per launched work item (ns): cpu_dur = the launch call's dur, gpu_dur = the work's dur,
 -- launch_delay = max(0, work start - launch end) (HTA's definition, clipped at 0 as HTA does).
 -- short_kernels = items with gpu_dur < cpu_dur (HTA: GPU shorter than its CPU launch: the launch-bound signature);
@@ -14,10 +15,27 @@
 -- gap end - max(gap start, launch ts) (the launch was issued, the GPU had not started it: launch latency / queueing
 -- behind dependencies), the rest of the gap is before the launch (the host had not launched yet: host-bound).
 -- Gaps closed by unlaunched work count in neither part. idle_after_launch_pct = 100 * that / idle_ns.
-WITH work AS (
+WITH no_flow AS MATERIALIZED (
+  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
+  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
+  SELECT k.id, EXTRACT_ARG(ks.arg_set_id, 'debug.correlation') AS corr
+  FROM gpu_work k JOIN slice ks ON ks.id = k.id
+  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
+),
+calls AS MATERIALIZED (
+  SELECT id, EXTRACT_ARG(arg_set_id, 'debug.correlation') AS corr
+  FROM slice
+  WHERE lower(category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
+),
+launch AS (
+  SELECT slice_in, slice_out FROM flow
+  UNION ALL
+  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
+),
+work AS (
   SELECT k.id, k.ts, k.dur, k.ts + k.dur AS end_ts, k.upid, l.ts AS l_ts, l.dur AS l_dur
   FROM gpu_work k
-  LEFT JOIN flow f ON f.slice_in = k.id
+  LEFT JOIN launch f ON f.slice_in = k.id
   LEFT JOIN slice l ON l.id = f.slice_out
   WHERE k.artifact IS NULL AND k.upid IS NOT NULL
 ),
@@ -34,11 +52,11 @@ per AS (
          SUM(dur < l_dur) AS short_kernels,
          SUM(l_dur > COALESCE(:runtime_cutoff_ns, 50000)) AS runtime_outliers,
          SUM(MAX(0, ts - l_ts - l_dur) > COALESCE(:launch_delay_cutoff_ns, 100000)) AS delay_outliers,
-         percentile(l_dur, 50) AS cpu_dur_p50, percentile(l_dur, 90) AS cpu_dur_p90, MAX(l_dur) AS cpu_dur_max,
-         percentile(CASE WHEN l_ts IS NOT NULL THEN dur END, 50) AS gpu_dur_p50,
-         percentile(CASE WHEN l_ts IS NOT NULL THEN dur END, 90) AS gpu_dur_p90,
-         percentile(CASE WHEN l_ts IS NOT NULL THEN MAX(0, ts - l_ts - l_dur) END, 50) AS launch_delay_p50,
-         percentile(CASE WHEN l_ts IS NOT NULL THEN MAX(0, ts - l_ts - l_dur) END, 90) AS launch_delay_p90,
+         ROUND(percentile(l_dur, 50), 1) AS cpu_dur_p50, ROUND(percentile(l_dur, 90), 1) AS cpu_dur_p90, MAX(l_dur) AS cpu_dur_max,
+         ROUND(percentile(CASE WHEN l_ts IS NOT NULL THEN dur END, 50), 1) AS gpu_dur_p50,
+         ROUND(percentile(CASE WHEN l_ts IS NOT NULL THEN dur END, 90), 1) AS gpu_dur_p90,
+         ROUND(percentile(CASE WHEN l_ts IS NOT NULL THEN MAX(0, ts - l_ts - l_dur) END, 50), 1) AS launch_delay_p50,
+         ROUND(percentile(CASE WHEN l_ts IS NOT NULL THEN MAX(0, ts - l_ts - l_dur) END, 90), 1) AS launch_delay_p90,
          MAX(CASE WHEN l_ts IS NOT NULL THEN MAX(0, ts - l_ts - l_dur) END) AS launch_delay_max,
          COALESCE(SUM(CASE WHEN ts > covered_to THEN ts - covered_to END), 0) AS idle_ns,
          COALESCE(SUM(CASE WHEN ts > covered_to AND l_ts IS NOT NULL
