@@ -10,14 +10,16 @@
 WITH no_flow AS MATERIALIZED (
   -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
   -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, EXTRACT_ARG(ks.arg_set_id, 'debug.correlation') AS corr
+  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
+                                 AND a.key = 'debug.correlation') AS corr
   FROM gpu_work k JOIN slice ks ON ks.id = k.id
   WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
 ),
 calls AS MATERIALIZED (
-  SELECT id, EXTRACT_ARG(arg_set_id, 'debug.correlation') AS corr
-  FROM slice
-  WHERE lower(category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
+  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
+                AND a.key = 'debug.correlation') AS corr
+  FROM slice s
+  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
 ),
 launch AS (
   SELECT slice_in, slice_out FROM flow

@@ -85,7 +85,8 @@ enum Command {
     /// Statistics of whatever the inputs hold, from the bundled queries: request segments (count,
     /// absent by cause, min/p50/p90/p99/max/mean ms, total to first token) and latency; client
     /// benchmark statistics (aiperf's definitions; ok requests only; warmup excluded); GPU kernel
-    /// summary and idle share per device and stream.
+    /// summary, idle share per device and stream, time by kind of work, idle by cause, comm/compute
+    /// overlap and the launch-bound share.
     Stats {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,

@@ -3,8 +3,10 @@
 //!
 //! - requests (TensorRT-LLM perf metrics): `segment-stats`, `latency`;
 //! - client benchmark records (aiperf, vLLM): `client-stats`;
-//! - timelines with GPU work: `kernel-summary` and the span / busy / idle
-//!   share per device and stream from `gpu-idle`.
+//! - timelines with GPU work: `kernel-summary`, the span / busy / idle
+//!   share per device and stream from `gpu-idle`, and the short forms of
+//!   `kernel-type-breakdown`, `idle-time-breakdown`, `comm-comp-overlap` and
+//!   `kernel-launch-stats`.
 
 use super::{Bundled, Database, OutputFormat, Rows};
 use crate::error::Result;
@@ -94,6 +96,65 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
             title: "GPU idle share (span minus the union of busy intervals; never summed across streams)",
             query: b.name,
             rows: db.run(b.name, &sql, &[("top".into(), "0".into())])?,
+        });
+        out.extend(why_idle(db)?);
+    }
+    Ok(out)
+}
+
+/// The short forms of the HTA-style analyses, one section each: work by
+/// type, idle by cause per device, communication hidden behind compute (when
+/// there is communication) and the launch-bound signature (when work has
+/// launches). Each is a bundled query, trimmed to its headline columns.
+fn why_idle(db: &Database) -> Result<Vec<Section>> {
+    let trimmed = |name: &'static str, select: &str, filter: &str| -> Result<Rows> {
+        let b = bundled(name);
+        let inner = b.sql.trim().trim_end_matches(';');
+        db.run(
+            name,
+            &format!("SELECT {select} FROM ({inner}) {filter}"),
+            &[],
+        )
+    };
+    let mut out = vec![
+        Section {
+            title: "GPU time by kind of work (union per type; % of the device's span)",
+            query: "kernel-type-breakdown",
+            rows: trimmed("kernel-type-breakdown", "device, kernel_type, time_ns, pct", "")?,
+        },
+        Section {
+            title: "GPU idle by cause per device (host_wait: launched after the gap began; kernel_wait: gap < 30 µs)",
+            query: "idle-time-breakdown",
+            rows: trimmed(
+                "idle-time-breakdown",
+                "device, idle_category, gaps, idle_ns, idle_pct",
+                "WHERE scope = 'device'",
+            )?,
+        },
+    ];
+    let overlap = trimmed(
+        "comm-comp-overlap",
+        "device, comm_ns, overlap_ns, overlap_pct",
+        "WHERE comm_kernels > 0",
+    )?;
+    if !overlap.rows.is_empty() {
+        out.push(Section {
+            title: "Communication hidden behind computation",
+            query: "comm-comp-overlap",
+            rows: overlap,
+        });
+    }
+    let launch = trimmed(
+        "kernel-launch-stats",
+        "device, launched, short_kernels, short_pct AS launch_bound_pct, launch_delay_p50, \
+         idle_after_launch_pct",
+        "WHERE launched > 0",
+    )?;
+    if !launch.rows.is_empty() {
+        out.push(Section {
+            title: "Launch-bound signature (short kernels: GPU time < the launch call's CPU time)",
+            query: "kernel-launch-stats",
+            rows: launch,
         });
     }
     Ok(out)
