@@ -139,6 +139,21 @@ enum Command {
         #[command(flatten)]
         align: AlignArgs,
     },
+    /// Compare two runs of the same workload (HTA TraceDiff): per kernel name count, total and
+    /// mean GPU time in A and B and the change, ranked by impact, names found in one run only;
+    /// for request inputs, p50/p90 per segment and their change.
+    Diff {
+        /// Run A (the baseline; HTA's control trace).
+        a: PathBuf,
+        /// Run B (HTA's test trace).
+        b: PathBuf,
+        /// Force the input format of both instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_format)]
+        input_format: Option<Format>,
+        /// Output: table (default on a terminal), csv (default when piped) or json.
+        #[arg(long = "output-format", value_parser = parse_output)]
+        output_format: Option<OutputFormat>,
+    },
     /// List the bundled queries with what each answers.
     Queries,
     /// Write the inputs as a SQLite database any sqlite3 client can open.
@@ -614,11 +629,12 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             use std::io::{IsTerminal, Write};
             let (name, text, inputs) = query_source(args, text)?;
-            // The bundled queries' parameters are counts (`:top`, `:n`).
+            // The bundled queries' parameters are whole numbers: counts (`:top`, `:n`) and
+            // thresholds in ns (`:kernel_wait_ns`, ...).
             if sql::Bundled::find(&name).is_some() {
                 if let Some((k, v)) = params.iter().find(|(_, v)| v.parse::<u64>().is_err()) {
                     return Err(Error::Usage(format!(
-                        "--param {k}={v}: query `{name}` takes a whole number of rows (0, 1, 2, ...)"
+                        "--param {k}={v}: query `{name}` takes a whole number (a count of rows, or ns for a `_ns` parameter)"
                     )));
                 }
             }
@@ -691,6 +707,34 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let out = sql::render(&rows, format);
                 emit(&out)?;
             }
+            Ok(())
+        }
+        Command::Diff {
+            a,
+            b,
+            input_format,
+            output_format,
+        } => {
+            use std::io::IsTerminal;
+            let none = AlignArgs::default();
+            let open = |p: &PathBuf| {
+                database(
+                    "diff",
+                    std::slice::from_ref(p),
+                    input_format,
+                    salvage,
+                    &none,
+                    Reads::All,
+                )
+            };
+            let (da, db) = (open(&a)?, open(&b)?);
+            let sections = breakdown_trace::diff::diff(&da, &db)?;
+            let format = output_format.unwrap_or(if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Csv
+            });
+            emit(&sql::stats::render(&sections, format))?;
             Ok(())
         }
         Command::Queries => {
