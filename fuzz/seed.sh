@@ -10,7 +10,7 @@ root=..
 shared=$root/../shared/realdata
 rm -rf corpus && mkdir -p corpus
 # format index in Format::ALL (see src/ingest/mod.rs)
-declare -A idx=([trtllm]=0 [iter_stats]=1 [aiperf]=2 [vllm]=3 [chrome_json]=4)
+declare -A idx=([trtllm]=0 [iter_stats]=1 [aiperf]=2 [vllm]=3 [chrome_json]=4 [prometheus]=5)
 add() { # target file
   local t=$1 f=$2 base body
   base=$(basename "$f" .gz)
@@ -28,6 +28,8 @@ for f in $root/fixtures/iter_stats/*; do add iter_stats "$f"; done
 for f in $root/fixtures/aiperf/*; do add aiperf "$f"; done
 for f in $root/fixtures/vllm/*; do add vllm "$f"; done
 for f in $root/fixtures/chrome/*; do add chrome_json "$f"; done
+for f in $root/fixtures/prometheus/*; do add prometheus "$f"; done
+[ -d "$shared/triton" ] && for f in "$shared"/triton/*.prom; do add prometheus "$f"; done
 [ -d "$shared" ] && for f in $(find "$shared" -name '*.json.gz' -size -200k); do add chrome_json "$f"; done
 [ -f "$shared/aiperf/examples/artifacts/run1/profile_export_aiperf.json" ] || true
 if [ -d ../fixtures/malformed ]; then

@@ -24,6 +24,21 @@ struct Cli {
     /// Lines file cut mid-write) instead of failing; says how many were kept.
     #[arg(long, global = true)]
     salvage: bool,
+    /// Time between the scrapes of a Prometheus text file (e.g. `1s`, `500ms`): scrape k is
+    /// placed at k × DURATION when its samples have no timestamps and no TensorRT-LLM
+    /// timestamp gauge.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_interval)]
+    scrape_interval: Option<i64>,
+}
+
+/// `--scrape-interval`, read by [`load`].
+static SCRAPE_INTERVAL: std::sync::OnceLock<Option<i64>> = std::sync::OnceLock::new();
+
+fn parse_interval(s: &str) -> Result<i64, String> {
+    match align::parse_duration(s)? {
+        ns if ns > 0 => Ok(ns),
+        _ => Err(format!("`{s}`: the interval must be positive")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -374,6 +389,7 @@ fn load(
         format,
         salvage,
         requests_only: reads == Reads::Summaries,
+        scrape_interval_ns: SCRAPE_INTERVAL.get().copied().flatten(),
     };
     let trace = ingest::load_with(inputs, &opts)?;
     for w in trace
@@ -483,6 +499,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 fn run(cli: Cli) -> Result<(), Error> {
     let salvage = cli.salvage;
+    SCRAPE_INTERVAL.get_or_init(|| cli.scrape_interval);
     match cli.command {
         Command::Convert {
             inputs,
@@ -571,7 +588,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let sections = sql::stats::sections(&db, include_warmup)?;
             if sections.is_empty() {
                 return Err(Error::NothingToDo(
-                    "nothing to summarize: the inputs hold no requests, client records or GPU work"
+                    "nothing to summarize: the inputs hold no requests, client records, GPU work or metric series"
                         .into(),
                 ));
             }

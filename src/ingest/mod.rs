@@ -8,6 +8,7 @@ pub mod client;
 pub mod iter_stats;
 pub mod jsonrec;
 pub mod nsys;
+pub mod prometheus;
 pub mod trtllm;
 pub mod vllm;
 
@@ -35,6 +36,9 @@ pub enum Format {
     /// Nsight Systems SQLite export (`nsys export --type sqlite`), detected
     /// by its tables.
     NsysSqlite,
+    /// Prometheus metrics: the text exposition format (one or many scrapes)
+    /// or an HTTP API `query` / `query_range` JSON result.
+    Prometheus,
 }
 
 impl Format {
@@ -45,6 +49,7 @@ impl Format {
         Format::VllmBench,
         Format::ChromeJson,
         Format::NsysSqlite,
+        Format::Prometheus,
     ];
 
     /// Name used on the command line and in `info`.
@@ -56,6 +61,7 @@ impl Format {
             Format::VllmBench => "vllm-bench",
             Format::ChromeJson => "chrome-json",
             Format::NsysSqlite => "nsys-sqlite",
+            Format::Prometheus => "prometheus",
         }
     }
 
@@ -258,9 +264,23 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
     match first {
         None => return Err(err("the file is empty")),
         Some('[') | Some('{') => {}
-        Some(_) => return Err(err("not JSON: expected a JSON array, object or JSON Lines")),
+        Some(_) if prometheus::looks_like_text(&text) => return Ok(Format::Prometheus),
+        Some(_) => {
+            return Err(err(
+                "not JSON and not Prometheus metrics text: expected a JSON array, object or JSON Lines, \
+                 or `# HELP` / `# TYPE` lines and `metric{label=\"value\"} value` samples",
+            ))
+        }
     }
     let has = |k: &str| text.contains(k);
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+        && prometheus::looks_like_json(&text)
+    {
+        return Ok(Format::Prometheus);
+    }
     if is_chrome_json(&text) {
         return Ok(Format::ChromeJson);
     }
@@ -296,7 +316,7 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`) or a Prometheus query result (`resultType`); use --format to force one",
     ))
 }
 
@@ -347,6 +367,10 @@ pub struct LoadOptions {
     /// or annotations — for commands that read nothing else (`stats` and
     /// `report` on request inputs). Warnings are the same.
     pub requests_only: bool,
+    /// Time between the scrapes of a Prometheus text file (ns), for scrapes
+    /// with neither sample timestamps nor the TensorRT-LLM timestamp gauge
+    /// (`--scrape-interval`).
+    pub scrape_interval_ns: Option<i64>,
 }
 
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
@@ -400,6 +424,7 @@ fn expects(f: Format) -> &'static str {
         Format::VllmBench => "a vLLM bench result with per-request arrays",
         Format::ChromeJson => "trace events (`traceEvents` or an event array)",
         Format::NsysSqlite => "Nsight Systems export tables",
+        Format::Prometheus => "Prometheus metric samples (text exposition or query JSON)",
     }
 }
 
@@ -504,7 +529,10 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                 trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
             }
             // One clock per input: import (and record) each on its own.
-            Format::TrtllmIterationStats | Format::Aiperf | Format::VllmBench => {
+            Format::TrtllmIterationStats
+            | Format::Aiperf
+            | Format::VllmBench
+            | Format::Prometheus => {
                 for &(i, input) in &mine {
                     let mark = trace.mark();
                     match format {
@@ -512,6 +540,9 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                             iter_stats::import(&mut trace, &[(i, input)], opts.salvage)?
                         }
                         Format::Aiperf => aiperf::import(&mut trace, i, input, opts.salvage)?,
+                        Format::Prometheus => {
+                            prometheus::import(&mut trace, i, input, opts.scrape_interval_ns)?
+                        }
                         _ => vllm::import(&mut trace, i, input, opts.salvage)?,
                     }
                     trace.record_source(vec![i], mark);

@@ -12,6 +12,7 @@ pub mod client;
 pub mod gpu;
 pub mod iteration;
 pub mod layout;
+pub mod metric;
 pub mod request;
 pub mod strings;
 
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 
 pub use client::{ClientError, ClientRequest, ClientSource, ClientStatus, Metric, MetricValue};
 pub use iteration::Iteration;
+pub use metric::{MetricSeries, MetricType};
 pub use request::{Field, Request, RequestKind, Side, Stamp, WorkerField};
 pub use strings::{StrId, Strings};
 
@@ -395,6 +397,8 @@ pub struct Trace {
     pub iterations: Vec<Iteration>,
     /// Client benchmark records (aiperf, vLLM bench).
     pub client_requests: Vec<ClientRequest>,
+    /// Metric series (Prometheus inputs); their samples are in `counters`.
+    pub metric_series: Vec<MetricSeries>,
     /// Which inputs each import call read and what it appended (for
     /// per-input time alignment, see [`align`]).
     pub sources: Vec<align::Source>,

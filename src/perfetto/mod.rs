@@ -326,6 +326,7 @@ fn descriptor(trace: &Trace, i: usize, t: &crate::model::Track) -> TracePacket {
                 CounterUnit::Count => c.unit = Some(counter_descriptor::Unit::Count as i32),
                 CounterUnit::Bytes => c.unit = Some(counter_descriptor::Unit::SizeBytes as i32),
                 CounterUnit::TimeNs => c.unit = Some(counter_descriptor::Unit::TimeNs as i32),
+                CounterUnit::Other(u) if u.is_empty() => {}
                 CounterUnit::Other(u) => c.unit_name = Some(u.clone()),
             }
             d.counter = Some(c);

@@ -76,6 +76,7 @@ pub const BUNDLED: &[Bundled] = bundled!(
     "cuda-gpu-mem-size-sum",
     "cuda-api-sum",
     "nvtx-sum",
+    "metric-summary",
 );
 
 impl Bundled {

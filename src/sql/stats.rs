@@ -6,7 +6,8 @@
 //! - timelines with GPU work: `kernel-summary`, the span / busy / idle
 //!   share per device and stream from `gpu-idle`, and the short forms of
 //!   `kernel-type-breakdown`, `idle-time-breakdown`, `comm-comp-overlap` and
-//!   `kernel-launch-stats`.
+//!   `kernel-launch-stats`;
+//! - metric series (Prometheus): `metric-summary`.
 
 use super::{Bundled, Database, OutputFormat, Rows};
 use crate::error::Result;
@@ -155,6 +156,14 @@ fn why_idle(db: &Database) -> Result<Vec<Section>> {
             title: "Launch-bound signature (short kernels: GPU time < the launch call's CPU time)",
             query: "kernel-launch-stats",
             rows: launch,
+        });
+    }
+    if count(db, "SELECT COUNT(*) FROM metric_series")? > 0 {
+        let b = bundled("metric-summary");
+        out.push(Section {
+            title: "Metric series (min / mean / max / last; increase and rate per second for counters)",
+            query: b.name,
+            rows: db.run(b.name, b.sql, &[])?,
         });
     }
     Ok(out)

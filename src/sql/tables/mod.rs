@@ -10,6 +10,7 @@
 //! | `gpu.rs` | `gpu_work` (kernels, memcpy, memset in any spelling; artifacts) |
 //! | `request.rs` | `request`, `request_segment` |
 //! | `client.rs` | `iteration`, `client_request`, `client_metric`, `client_metadata` |
+//! | `metric.rs` | `metric_series` (Prometheus series: counter track, rate track, type, labels) |
 //! | `warning.rs` | `warning`, `warning_count` |
 //!
 //! Ids follow trace processor's conventions and do not depend on which
@@ -20,6 +21,7 @@
 pub mod args;
 pub mod client;
 pub mod gpu;
+pub mod metric;
 pub mod request;
 pub mod slice;
 pub mod track;
@@ -90,6 +92,7 @@ pub fn all(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
     v.push(gpu::table(store));
     v.extend(request::tables(store));
     v.extend(client::tables(store));
+    v.push(metric::table(store));
     v.extend(warning::tables(store));
     v
 }

@@ -283,7 +283,7 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
                                 (1, name),
                                 (2, parent),
                                 (3, ty),
-                                (7, Value::Text(unit.to_owned())),
+                                (7, opt_text(Some(unit).filter(|u| !u.is_empty()))),
                                 (8, opt_text(t.description.as_deref())),
                             ],
                         ))
