@@ -374,7 +374,7 @@ fn cases() -> Vec<Case> {
             "not JSON at all",
             "hello, world\n",
             &[],
-            Error(1, "not JSON: expected a JSON array, object or JSON Lines"),
+            Error(1, "not JSON and not Prometheus metrics text: expected a JSON array, object or JSON Lines, or `# HELP` / `# TYPE` lines and `metric{label=\"value\"} value` samples"),
         ),
         case(
             "traceEvents is not an array",
