@@ -43,6 +43,7 @@ const TABLES: &[&str] = &[
     "warning",
     "warning_count",
     "gpu_work",
+    "metric_series",
 ];
 
 /// Every view.
@@ -109,7 +110,13 @@ fn real_inputs() -> Vec<PathBuf> {
 }
 
 fn load(path: &Path) -> Trace {
-    ingest::load(&[path.to_path_buf()], None).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    // Prometheus scrapes without a time of their own need an interval.
+    let opts = ingest::LoadOptions {
+        scrape_interval_ns: Some(1_000_000_000),
+        ..Default::default()
+    };
+    ingest::load_with(&[path.to_path_buf()], &opts)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The reference database of `trace`: ordinary tables, one INSERT per row.

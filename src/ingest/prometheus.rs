@@ -600,7 +600,9 @@ fn read_text(
         }
         if after_eof {
             // Content after `# EOF`: the next scrape.
-            scrapes.push(std::mem::take(&mut cur));
+            if !cur.is_empty() {
+                scrapes.push(std::mem::take(&mut cur));
+            }
             after_eof = false;
         }
         if let Some(rest) = line.strip_prefix('#') {

@@ -78,6 +78,11 @@ CREATE TABLE warning (
   record_index INTEGER, line INTEGER, field TEXT, message TEXT
 );
 CREATE TABLE warning_count (kind TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE metric_series (
+  id INTEGER PRIMARY KEY, track_id INTEGER NOT NULL, rate_track_id INTEGER, input TEXT, name TEXT,
+  metric TEXT, family TEXT, labels TEXT, type TEXT NOT NULL, monotonic INTEGER NOT NULL, unit TEXT,
+  help TEXT, samples INTEGER NOT NULL, resets INTEGER NOT NULL
+);
 "#;
 
 pub const VIEWS: &str = r#"
@@ -207,6 +212,7 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
     load_requests(&tx, trace, &mut args, &mut next_arg_set, &mut st)?;
     client_load(&tx, trace, &slice_ids, &mut st)?;
     load_warnings(&tx, trace, &mut st)?;
+    load_metric_series(&tx, trace, &mut st)?;
     load_gpu_work(&tx, trace, &slice_ids)?;
     st.args = args.rows;
     st.rows += args.rows;
@@ -343,10 +349,11 @@ fn load_tracks(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()> {
             }
             TrackKind::Counter { unit } => {
                 let unit = match unit {
-                    CounterUnit::Count => "count".to_owned(),
-                    CounterUnit::Bytes => "bytes".to_owned(),
-                    CounterUnit::TimeNs => "ns".to_owned(),
-                    CounterUnit::Other(u) => u.clone(),
+                    CounterUnit::Count => Some("count".to_owned()),
+                    CounterUnit::Bytes => Some("bytes".to_owned()),
+                    CounterUnit::TimeNs => Some("ns".to_owned()),
+                    CounterUnit::Other(u) if u.is_empty() => None,
+                    CounterUnit::Other(u) => Some(u.clone()),
                 };
                 ins_counter.execute(params![i as i64, name, parent, ty, unit, t.description])?;
                 st.rows += 1;
@@ -692,6 +699,43 @@ fn load_requests(
         }
     }
     st.requests = trace.requests.len() as u64;
+    Ok(())
+}
+
+fn load_metric_series(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()> {
+    let mut ins = tx.prepare(
+        "INSERT INTO metric_series (id, track_id, rate_track_id, input, name, metric, family, labels, \
+         type, monotonic, unit, help, samples, resets) \
+         SELECT ?1, ?2, ?3, ?4, t.name, ?5, ?6, ?7, ?8, ?9, t.unit, ?10, ?11, ?12 \
+         FROM counter_track t WHERE t.id = ?2",
+    )?;
+    for (i, m) in trace.metric_series.iter().enumerate() {
+        let input = trace
+            .provenance
+            .inputs
+            .get(m.input as usize)
+            .map(|i| i.path.clone());
+        let mut labels = serde_json::Map::new();
+        for (k, v) in &m.labels {
+            labels.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        let n = ins.execute(params![
+            i as i64,
+            m.track.index() as i64,
+            m.rate_track.map(|r| r.index() as i64),
+            input,
+            m.metric,
+            m.family,
+            serde_json::Value::Object(labels).to_string(),
+            m.kind.name(),
+            m.monotonic as i64,
+            m.help,
+            m.samples as i64,
+            m.resets as i64,
+        ])?;
+        assert_eq!(n, 1, "metric series {i} has its counter track");
+        st.rows += 1;
+    }
     Ok(())
 }
 
