@@ -10,7 +10,7 @@ root=..
 shared=$root/../shared/realdata
 rm -rf corpus && mkdir -p corpus
 # format index in Format::ALL (see src/ingest/mod.rs)
-declare -A idx=([trtllm]=0 [iter_stats]=1 [aiperf]=2 [vllm]=3 [chrome_json]=4 [prometheus]=5)
+declare -A idx=([trtllm]=0 [iter_stats]=1 [aiperf]=2 [vllm]=3 [chrome_json]=4 [prometheus]=6)  # 5 = nsys-sqlite (own corpus below)
 add() { # target file
   local t=$1 f=$2 base body
   base=$(basename "$f" .gz)
