@@ -527,14 +527,8 @@ fn every_command_reads_it() {
     assert_eq!(rows[1], "7,21");
     let rows = query_csv(&["metric-summary", &db]);
     assert_eq!(rows.len(), 1 + 7);
-    let (ok, out, err) = run(&["stats", "--output-format", "json", &p]);
-    let (ok, out) = if ok {
-        (ok, out)
-    } else {
-        let (ok2, out2, err2) = run(&["stats", "--format", "json", &p]);
-        assert!(ok2, "{err} / {err2}");
-        (ok2, out2)
-    };
+    let (ok, out, err) = run(&["stats", "--format", "json", &p]);
+    assert!(ok, "{err}");
     assert!(ok && out.contains("\"metric-summary\""), "{out}");
 }
 

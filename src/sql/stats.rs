@@ -100,6 +100,14 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
         });
         out.extend(why_idle(db)?);
     }
+    if count(db, "SELECT COUNT(*) FROM metric_series")? > 0 {
+        let b = bundled("metric-summary");
+        out.push(Section {
+            title: "Metric series (min / mean / max / last; increase and rate per second for counters)",
+            query: b.name,
+            rows: db.run(b.name, b.sql, &[])?,
+        });
+    }
     Ok(out)
 }
 
@@ -156,14 +164,6 @@ fn why_idle(db: &Database) -> Result<Vec<Section>> {
             title: "Launch-bound signature (short kernels: GPU time < the launch call's CPU time)",
             query: "kernel-launch-stats",
             rows: launch,
-        });
-    }
-    if count(db, "SELECT COUNT(*) FROM metric_series")? > 0 {
-        let b = bundled("metric-summary");
-        out.push(Section {
-            title: "Metric series (min / mean / max / last; increase and rate per second for counters)",
-            query: b.name,
-            rows: db.run(b.name, b.sql, &[])?,
         });
     }
     Ok(out)
