@@ -878,6 +878,36 @@ fn bad_input_is_an_error_or_a_warning_naming_table_row_and_column() {
         "{info}"
     );
 
+    // Work overlapping other work on its stream by more than 1 µs cannot
+    // have run as recorded: a profiler artifact (the rule Kineto traces
+    // get), kept on a lane and out of the GPU statistics.
+    let f = db_with(
+        d,
+        "overlap.sqlite",
+        &format!(
+            "{MIN_KERNEL} CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL (start INTEGER, end INTEGER, deviceId INTEGER, streamId INTEGER, demangledName INTEGER);
+             INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (0, 10000, 0, 7, 1), (5000, 20000, 0, 7, 1), (20000, 21000, 0, 7, 1), (21500, 23000, 0, 9, 1);"
+        ),
+    );
+    let trace = ingest::load(&[PathBuf::from(&f)], None).unwrap();
+    assert_eq!(trace.warnings.get("overlapping_gpu_work"), 1);
+    let w = &trace.warnings.list[0];
+    assert_eq!(w.field, "CUPTI_ACTIVITY_KIND_KERNEL.start");
+    assert!(
+        w.message.contains("row id 2") && w.message.contains("5000 ns"),
+        "{}",
+        w.message
+    );
+    assert_eq!(trace.gpu_artifacts.len(), 1);
+    let rows = ours(
+        &[PathBuf::from(&f)],
+        "SELECT COUNT(*), SUM(dur) FROM gpu_work WHERE artifact IS NULL",
+    );
+    assert_eq!(
+        (int(&rows[0][0]), int(&rows[0][1])),
+        (3, 10000 + 1000 + 1500)
+    );
+
     // No session start: times stay session-relative, with a warning.
     let f = db_with(
         d,

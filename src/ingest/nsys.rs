@@ -58,7 +58,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{InputError, Position, Result};
 use crate::model::{
-    ArgValue, Args, Flow, Location, Slice, SliceId, SliceKind, StrId, Trace, Track, TrackId,
+    gpu, ArgValue, Args, Flow, Location, Slice, SliceId, SliceKind, StrId, Trace, Track, TrackId,
     TrackKind, Warning,
 };
 
@@ -75,12 +75,20 @@ pub const CLASS_BACKTRACE: i64 = 67;
 
 /// NVTX `eventType` values (NVIDIA, "SQLite Schema Event Values").
 pub mod nvtx_type {
+    /// `NvtxCategory`: names category `category` of domain `domainId` (`text`).
     pub const CATEGORY: i64 = 33;
+    /// `NvtxMark`: an instant at `start` (an instant in the trace).
     pub const MARK: i64 = 34;
+    /// `NvtxThread`: names an OS thread (`text`; `ThreadNames` has it too).
     pub const THREAD: i64 = 39;
+    /// `NvtxPushPopRange`: a nested range `[start, end)` on one thread.
     pub const PUSH_POP_RANGE: i64 = 59;
+    /// `NvtxStartEndRange`: a range that may end on another thread
+    /// (`endGlobalTid`).
     pub const START_END_RANGE: i64 = 60;
+    /// `NvtxDomainCreate`: names domain `domainId` (`text`).
     pub const DOMAIN_CREATE: i64 = 75;
+    /// `NvtxDomainDestroy`.
     pub const DOMAIN_DESTROY: i64 = 76;
 }
 
@@ -135,7 +143,9 @@ pub fn sync_type_label(v: i64) -> Option<&'static str> {
     })
 }
 
-/// Opens an SQLite database held in `bytes`, read-only, in memory.
+/// Opens an SQLite database held in `bytes`, read-only, in memory (a copy:
+/// SQLite owns its buffer). Errors name `path`; a file that is not a
+/// database mostly fails later, at the first read ([`table_names`]).
 pub fn open(path: &Path, bytes: &[u8]) -> Result<Connection, InputError> {
     let err = |e: rusqlite::Error| {
         InputError::new(
@@ -150,7 +160,8 @@ pub fn open(path: &Path, bytes: &[u8]) -> Result<Connection, InputError> {
     Ok(conn)
 }
 
-/// The tables of `conn` (names as stored).
+/// The tables of `conn` (names as stored). An error naming `path` when
+/// SQLite cannot read the schema (not a database, or a damaged one).
 pub fn table_names(path: &Path, conn: &Connection) -> Result<FxHashSet<String>, InputError> {
     let run = || -> rusqlite::Result<FxHashSet<String>> {
         let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
@@ -468,6 +479,8 @@ struct Importer<'a> {
     launches: FxHashMap<(i64, i64), Launch>,
     /// GPU work: (pid or -1, correlation id, slice).
     gpu_work: Vec<(i64, i64, SliceId)>,
+    /// Every kernel, memcpy and memset: (slice, stream track, table, row id).
+    work_rows: Vec<(SliceId, TrackId, &'static str, i64)>,
     keys: FxHashMap<&'static str, StrId>,
     records: u64,
 }
@@ -690,7 +703,15 @@ fn push_int(args: &mut Vec<(&'static str, ArgValue)>, key: &'static str, v: Opti
     }
 }
 
-/// Imports one Nsight Systems export.
+/// Imports the Nsight Systems export in `bytes` (input `index`, read from
+/// `path`) into `trace`: tracks, slices, args and flows as described in the
+/// module docs; `records` of the input = the rows read.
+///
+/// Errors (naming `path`, and the table, row id and column where there is
+/// one): not a readable SQLite database; an SQLite database without nsys
+/// tables; a required column missing; a value of the wrong type; a time
+/// beyond the i64 ns range once the session start is added. NULL or
+/// reversed times are warnings, and that row is left out.
 pub fn import(trace: &mut Trace, index: u32, path: &Path, bytes: &[u8]) -> Result<()> {
     let conn = open(path, bytes)?;
     let tables = table_names(path, &conn)?;
@@ -731,6 +752,7 @@ pub fn import(trace: &mut Trace, index: u32, path: &Path, bytes: &[u8]) -> Resul
         streams: FxHashMap::default(),
         launches: FxHashMap::default(),
         gpu_work: Vec::new(),
+        work_rows: Vec::new(),
         keys: FxHashMap::default(),
         records: 0,
     };
@@ -738,6 +760,7 @@ pub fn import(trace: &mut Trace, index: u32, path: &Path, bytes: &[u8]) -> Resul
     read_api(&rd, &mut imp)?;
     read_gpu(&rd, &mut imp)?;
     read_nvtx(&rd, &mut imp)?;
+    set_apart_artifacts(&mut imp);
     // Launch → GPU work flows, by correlation id within a process (or by
     // correlation id alone when the GPU row names no process).
     let mut flows = Vec::new();
@@ -756,6 +779,81 @@ pub fn import(trace: &mut Trace, index: u32, path: &Path, bytes: &[u8]) -> Resul
     imp.trace.flows.extend(flows);
     imp.trace.provenance.inputs[index as usize].records = imp.records;
     Ok(())
+}
+
+/// GPU work that overlaps other work on its stream by more than the
+/// timing noise cannot have run as recorded ([`gpu::OVERLAPPING`], the rule
+/// Kineto traces get): each such piece is warned about by table and row
+/// id, listed in [`Trace::gpu_artifacts`] (left out of GPU statistics) and
+/// moved to a lane `stream N (profiler artifacts)` under its stream.
+/// (CUPTI's times are exact ns, so a real export should have none.)
+fn set_apart_artifacts(imp: &mut Importer) {
+    let mut by_stream: FxHashMap<TrackId, Vec<usize>> = FxHashMap::default();
+    for (i, w) in imp.work_rows.iter().enumerate() {
+        by_stream.entry(w.1).or_default().push(i);
+    }
+    let mut streams: Vec<(TrackId, Vec<usize>)> = by_stream.into_iter().collect();
+    streams.sort_unstable_by_key(|(t, _)| *t);
+    for (stream, rows) in streams {
+        let spans: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|&i| {
+                let s = imp.trace.slice(imp.work_rows[i].0);
+                (s.ts, s.end())
+            })
+            .collect();
+        let found = gpu::overlapping(&spans);
+        if found.is_empty() {
+            continue;
+        }
+        // Lanes: first fit in start order, so artifacts never cross.
+        let mut order: Vec<&gpu::Overlap> = found.iter().collect();
+        order.sort_by_key(|o| (spans[o.artifact].0, std::cmp::Reverse(spans[o.artifact].1)));
+        let mut lanes: Vec<(TrackId, i64)> = Vec::new();
+        for o in order {
+            let (ts, end) = spans[o.artifact];
+            let (id, _, table, rowid) = imp.work_rows[rows[o.artifact]];
+            let (_, _, other_table, other_rowid) = imp.work_rows[rows[o.other]];
+            let lane = match lanes.iter_mut().find(|(_, free)| *free <= ts) {
+                Some(l) => {
+                    l.1 = end;
+                    l.0
+                }
+                None => {
+                    let name = format!(
+                        "{} (profiler artifacts)",
+                        imp.trace.str(imp.trace.track(stream).name)
+                    );
+                    let name = imp.trace.intern(&name);
+                    let mut lane = Track::new(name, Some(stream), TrackKind::Plain);
+                    lane.lane_of = Some((stream, u32::MAX - lanes.len() as u32));
+                    lane.description = Some(
+                        "GPU work this stream cannot have executed as recorded (profiler \
+                         artifacts: see the warnings); left out of GPU statistics."
+                            .into(),
+                    );
+                    let track = imp.trace.add_track(lane);
+                    lanes.push((track, end));
+                    track
+                }
+            };
+            imp.trace.slices[id.index()].track = lane;
+            let message = format!(
+                "row id {rowid} of table {table} overlaps row id {other_rowid} of table \
+                 {other_table} on the same stream by {} ns, more than the {} ns of timing noise; \
+                 a stream runs one piece of work at a time, so this is a profiler artifact: kept \
+                 on a lane of its own and left out of GPU statistics",
+                o.by,
+                gpu::OVERLAP_NOISE_NS
+            );
+            let col = if o.starts_inside { "start" } else { "end" };
+            imp.warn(gpu::OVERLAPPING, table, rowid, col, message);
+            imp.trace.gpu_artifacts.push(gpu::Artifact {
+                slice: id,
+                reason: gpu::OVERLAPPING,
+            });
+        }
+    }
 }
 
 /// Strings, meta data, session start, names of processes, threads and GPUs.
@@ -1093,6 +1191,7 @@ fn read_gpu(rd: &Reader, imp: &mut Importer) -> Result<(), InputError> {
         }
         let track = imp.stream(dev, Some(stream));
         let id = imp.add(track, span, &name, "kernel", args, SliceKind::Span);
+        imp.work_rows.push((id, track, t, r.rowid));
         if let Some(c) = corr {
             imp.gpu_work.push((r.int(8)?.map_or(-1, global_pid), c, id));
         }
@@ -1153,6 +1252,7 @@ fn read_gpu(rd: &Reader, imp: &mut Importer) -> Result<(), InputError> {
         push_int(&mut args, "greenContextId", r.int(14)?);
         let track = imp.stream(dev, Some(stream));
         let id = imp.add(track, span, &name, "gpu_memcpy", args, SliceKind::Span);
+        imp.work_rows.push((id, track, t, r.rowid));
         if let Some(c) = corr {
             imp.gpu_work.push((r.int(10)?.map_or(-1, global_pid), c, id));
         }
@@ -1198,6 +1298,7 @@ fn read_gpu(rd: &Reader, imp: &mut Importer) -> Result<(), InputError> {
         push_int(&mut args, "greenContextId", r.int(11)?);
         let track = imp.stream(dev, Some(stream));
         let id = imp.add(track, span, "[CUDA memset]", "gpu_memset", args, SliceKind::Span);
+        imp.work_rows.push((id, track, t, r.rowid));
         if let Some(c) = corr {
             imp.gpu_work.push((r.int(9)?.map_or(-1, global_pid), c, id));
         }
