@@ -33,8 +33,10 @@
 //! Identifiers: `globalTid`/`globalPid` are serialized global ids:
 //! `pid = (g >> 24) & 0xFFFFFF`, `tid = g & 0xFFFFFF` (NVIDIA, "Common
 //! SQLite examples: serialized process and thread identifiers"). Names come
-//! from `ThreadNames` and `PROCESSES`; devices from `TARGET_INFO_GPU` (or
-//! `TARGET_INFO_CUDA_DEVICE`), whose name becomes the process label.
+//! from `ThreadNames` and `PROCESSES`. A device's name (`TARGET_INFO_GPU`,
+//! matched to the CUDA device id by `cuDevice` or, in newer exports,
+//! through `TARGET_INFO_CUDA_DEVICE`'s `cudaId → gpuId`) becomes the label
+//! of its process.
 //!
 //! Time: nsys timestamps are integer ns since the session start;
 //! `TARGET_INFO_SESSION_START_TIME.utcEpochNs` is added, so the trace's
@@ -961,31 +963,38 @@ fn read_context(rd: &Reader, imp: &mut Importer) -> Result<(), InputError> {
             imp.thread_names.insert((global_pid(g), global_tid(g)), s);
         }
     }
-    // GPUs: `TARGET_INFO_GPU` (id, name) and, in newer exports,
-    // `TARGET_INFO_CUDA_DEVICE` (cudaId, name).
-    rd.rows("TARGET_INFO_GPU", &[("id", Req), ("name", Opt)], |r| {
-        if let (Some(id), Some(n)) = (r.int(0)?, r.text(1)?) {
-            imp.device_labels.entry(id).or_insert(n);
+    // GPUs: `TARGET_INFO_GPU` (id, name, and in 2022 exports cuDevice, the
+    // CUDA device id the activity tables use); newer exports map CUDA
+    // devices to GPUs in `TARGET_INFO_CUDA_DEVICE` (cudaId → gpuId).
+    let mut gpus: Vec<(i64, Option<i64>, String)> = Vec::new();
+    rd.rows(
+        "TARGET_INFO_GPU",
+        &[("id", Req), ("name", Opt), ("cuDevice", Opt)],
+        |r| {
+            if let (Some(id), Some(n)) = (r.int(0)?, r.text(1)?) {
+                gpus.push((id, r.int(2)?, n));
+            }
+            Ok(())
+        },
+    )?;
+    let mut cuda_to_gpu: Vec<(i64, i64)> = Vec::new();
+    rd.rows(
+        "TARGET_INFO_CUDA_DEVICE",
+        &[("cudaId", Req), ("gpuId", Req)],
+        |r| {
+            if let (Some(c), Some(g)) = (r.int(0)?, r.int(1)?) {
+                cuda_to_gpu.push((c, g));
+            }
+            Ok(())
+        },
+    )?;
+    for (cuda, gpu) in cuda_to_gpu {
+        if let Some((_, _, n)) = gpus.iter().find(|g| g.0 == gpu) {
+            imp.device_labels.entry(cuda).or_insert_with(|| n.clone());
         }
-        Ok(())
-    })?;
-    if rd.has("TARGET_INFO_CUDA_DEVICE") {
-        let cols = rd.columns("TARGET_INFO_CUDA_DEVICE")?;
-        let id = if cols.contains("cudaId") {
-            "cudaId"
-        } else {
-            "id"
-        };
-        rd.rows(
-            "TARGET_INFO_CUDA_DEVICE",
-            &[(id, Req), ("name", Opt)],
-            |r| {
-                if let (Some(id), Some(n)) = (r.int(0)?, r.text(1)?) {
-                    imp.device_labels.entry(id).or_insert(n);
-                }
-                Ok(())
-            },
-        )?;
+    }
+    for (id, cu, n) in gpus {
+        imp.device_labels.entry(cu.unwrap_or(id)).or_insert(n);
     }
     Ok(())
 }
