@@ -17,6 +17,7 @@ pub mod model;
 pub mod open;
 pub mod output;
 pub mod perfetto;
+pub mod progress;
 pub mod report;
 pub mod segments;
 pub mod sql;

@@ -91,14 +91,14 @@ fn a_forced_format_that_finds_nothing_is_an_error() {
         ("trtllm-iteration-stats", &k, "chrome-json"),
         ("chrome-json", &aiperf, "aiperf"),
     ] {
-        let (c, err) = code(&["info", "--format", forced, input]);
+        let (c, err) = code(&["info", "--input-format", forced, input]);
         assert_eq!(c, 1, "{forced}: {err}");
         assert!(
-            err.contains(&format!("--format {forced} found none of")),
+            err.contains(&format!("--input-format {forced} found none of")),
             "{err}"
         );
         assert!(
-            err.contains(&format!("looks like `--format {looks}`")),
+            err.contains(&format!("looks like `--input-format {looks}`")),
             "{err}"
         );
         assert!(err.contains(input.as_str()), "names the file: {err}");
@@ -109,7 +109,7 @@ fn a_forced_format_that_finds_nothing_is_an_error() {
     std::fs::write(&empty, "[]\n").unwrap();
     let (c, err) = code(&[
         "info",
-        "--format",
+        "--input-format",
         "chrome-json",
         &empty.display().to_string(),
     ]);
@@ -156,7 +156,7 @@ fn statements_run_in_order() {
         "--sql",
         "CREATE TEMP TABLE t AS SELECT id FROM slice; SELECT count(*) AS n FROM t",
         &k,
-        "--format",
+        "--output-format",
         "csv",
     ]);
     assert!(ok, "{err}");
@@ -177,10 +177,10 @@ fn query_and_stats_read_a_pipe() {
             "--sql",
             "SELECT count(*) FROM slice",
             "/dev/stdin",
-            "--format",
+            "--output-format",
             "csv",
         ],
-        vec!["stats", "/dev/stdin", "--format", "csv"],
+        vec!["stats", "/dev/stdin", "--output-format", "csv"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_breakdown-trace"))
             .args(&args)
@@ -205,8 +205,20 @@ fn unwritable_standard_output_is_an_error() {
     use std::process::{Command, Stdio};
     let k = fixture("chrome/kineto_small.json").display().to_string();
     for args in [
-        vec!["query", "kernel-stats", k.as_str(), "--format", "csv"],
-        vec!["query", "kernel-stats", k.as_str(), "--format", "json"],
+        vec![
+            "query",
+            "kernel-stats",
+            k.as_str(),
+            "--output-format",
+            "csv",
+        ],
+        vec![
+            "query",
+            "kernel-stats",
+            k.as_str(),
+            "--output-format",
+            "json",
+        ],
         vec!["stats", k.as_str()],
         vec!["info", k.as_str()],
         vec!["queries"],
@@ -276,7 +288,7 @@ fn iteration_columns_never_collide() {
         "SELECT ID_2, numActiveRequests, numactiverequests_2, inflightBatchingStats_numCtxTokens, \
          inflightBatchingStats_numCtxTokens_2 FROM iteration",
         &p,
-        "--format",
+        "--output-format",
         "csv",
     ]);
     assert!(ok, "{err}");

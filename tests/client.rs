@@ -570,7 +570,7 @@ fn mixed_inputs_and_alignment() {
 fn stats_command_formats() {
     let path = fixture("vllm/vllm-detailed.json");
     let p = path.display().to_string();
-    let (ok, out, err) = run(&["stats", &p, "--format", "json"]);
+    let (ok, out, err) = run(&["stats", &p, "--output-format", "json"]);
     assert!(ok, "{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     let ttft = j["client-stats"]
@@ -583,18 +583,39 @@ fn stats_command_formats() {
     assert_eq!(ttft["avg"].as_f64(), Some(150.0));
     assert_eq!(ttft["p90"].as_f64(), Some(190.0));
     assert_eq!(ttft["unit"], "ms");
-    let (ok, out, _) = run(&["stats", &p, "--format", "csv"]);
+    // One section's CSV is its query's table, one header.
+    let (ok, out, _) = run(&[
+        "stats",
+        &p,
+        "--output-format",
+        "csv",
+        "--section",
+        "client-stats",
+    ]);
     assert!(ok);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "# Client benchmark statistics [client-stats]");
     assert_eq!(
-        lines[1],
+        lines[0],
         "source,stat,unit,count,avg,min,max,p1,p5,p25,p50,p75,p90,p95,p99,std"
     );
     assert!(
-        lines[7].contains(",request_latency,ms,2,280.0,260.0,300.0,"),
+        lines[6].contains(",request_latency,ms,2,280.0,260.0,300.0,"),
         "{}",
-        lines[7]
+        lines[6]
+    );
+    assert!(!out.contains('\r'), "LF line ends");
+    // All sections: one tidy table, one header, a line per cell.
+    let (ok, out, _) = run(&["stats", &p, "--output-format", "csv"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "section,row,column,value");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("section,")).count(),
+        1
+    );
+    assert!(
+        lines.contains(&"client-stats,5,avg,280.0"),
+        "request_latency avg: {out}"
     );
     let (ok, out, _) = run(&["stats", &p]);
     assert!(ok);
@@ -686,7 +707,7 @@ fn query_json(sql_or_name: &[&str], inputs: &[PathBuf]) -> Vec<serde_json::Value
     let mut args: Vec<String> = vec!["query".into()];
     args.extend(sql_or_name.iter().map(|s| s.to_string()));
     args.extend(inputs.iter().map(|p| p.display().to_string()));
-    args.extend(["--format".into(), "json".into()]);
+    args.extend(["--output-format".into(), "json".into()]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, out, err) = run(&argv);
     assert!(ok, "query failed: {err}");

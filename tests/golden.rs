@@ -190,13 +190,13 @@ fn golden_cases() {
 #[test]
 fn cmd_lines_split_like_a_shell() {
     assert_eq!(
-        split(r#"query --sql "SELECT name, 'a b' FROM \"t\"" x.json --format csv"#).unwrap(),
+        split(r#"query --sql "SELECT name, 'a b' FROM \"t\"" x.json --output-format csv"#).unwrap(),
         [
             "query",
             "--sql",
             r#"SELECT name, 'a b' FROM "t""#,
             "x.json",
-            "--format",
+            "--output-format",
             "csv"
         ]
     );

@@ -39,7 +39,7 @@ fn case(name: &str) -> String {
 /// The `stream 7` and `device` rows of gpu-idle: kernels, span, busy, idle,
 /// idle %.
 fn idle(input: &str) -> [Vec<String>; 2] {
-    let rows = csv(&["query", "gpu-idle", input, "--format", "csv"]);
+    let rows = csv(&["query", "gpu-idle", input, "--output-format", "csv"]);
     let pick = |scope: &str| {
         rows.iter()
             .find(|r| r[0] == scope && (scope == "device" || r[2] == "stream 7"))
@@ -55,7 +55,7 @@ fn warning_counts(input: &str) -> Vec<Vec<String>> {
         "--sql",
         "SELECT kind, count FROM warning_count ORDER BY kind",
         input,
-        "--format",
+        "--output-format",
         "csv",
     ])[1..]
         .to_vec()
@@ -74,7 +74,12 @@ fn shared_cases_give_the_streams_true_span_busy_and_idle() {
     assert_eq!(warning_counts(&f), [["zero_timestamp_gpu_work", "1"]]);
 
     // stats prints the same numbers (its table form).
-    let (ok, out, err) = run(&["stats", &case("zero-ts-basetime.json")]);
+    let (ok, out, err) = run(&[
+        "stats",
+        &case("zero-ts-basetime.json"),
+        "--output-format",
+        "table",
+    ]);
     assert!(ok, "{err}");
     assert!(
         out.contains("stream  GPU 0   stream 7        2    29408    24160     5248     17.85"),
@@ -90,7 +95,7 @@ fn warnings_name_the_event_and_say_what_is_impossible() {
         "--sql",
         "SELECT kind, record_index, field FROM warning ORDER BY id",
         &case("zero-ts-basetime.json"),
-        "--format",
+        "--output-format",
         "csv",
     ]);
     assert_eq!(
@@ -188,7 +193,7 @@ fn artifacts_are_in_the_trace_on_a_lane_of_their_own() {
         "SELECT t.name, t.utid = (SELECT utid FROM thread WHERE name = 'stream 7'), w.stream, w.artifact \
          FROM gpu_work w JOIN thread_track t ON t.id = w.track_id WHERE w.name = 'sgemm_b'",
         &f,
-        "--format",
+        "--output-format",
         "csv",
     ]);
     assert_eq!(
@@ -296,7 +301,7 @@ fn artifacts_that_cross_each_other_get_lanes_enough() {
         "--sql",
         "SELECT record_index, field FROM warning ORDER BY id",
         &f,
-        "--format",
+        "--output-format",
         "csv",
     ]);
     // x1 (event 2) starts while k0 runs (5 µs before its end): its `ts`
@@ -346,7 +351,7 @@ fn real_traces_have_no_false_artifacts() {
     let (mut work, mut closest) = (0, i64::MAX);
     for path in real_traces() {
         let p = path.display().to_string();
-        let rows = csv(&["query", "--sql", SQL, &p, "--format", "csv"]);
+        let rows = csv(&["query", "--sql", SQL, &p, "--output-format", "csv"]);
         let r = &rows[1];
         eprintln!(
             "{p}: {} pieces of GPU work, closest consecutive pair on a stream: {} ns apart",

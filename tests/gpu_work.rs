@@ -25,7 +25,7 @@ fn legacy_categories_are_gpu_work_for_every_bundled_query() {
     let f = shared("cases/legacy-categories/legacy-categories.json")
         .display()
         .to_string();
-    let (rows, _) = csv(&["query", "kernel-summary", &f, "--format", "csv"]);
+    let (rows, _) = csv(&["query", "kernel-summary", &f, "--output-format", "csv"]);
     assert_eq!(rows.len(), 2, "{rows:?}");
     // Time (%), Total Time (ns), Instances, ..., Name
     assert_eq!(
@@ -37,7 +37,13 @@ fn legacy_categories_are_gpu_work_for_every_bundled_query() {
         ("30000", "2", "gemm_a")
     );
     let (rows, _) = csv(&[
-        "query", "gpu-idle", &f, "--format", "csv", "--param", "top=1",
+        "query",
+        "gpu-idle",
+        &f,
+        "--output-format",
+        "csv",
+        "--param",
+        "top=1",
     ]);
     let device = rows.iter().find(|r| r[0] == "device").unwrap();
     // scope, device, stream, kernels, span_ns, busy_ns, idle_ns, idle_pct
@@ -45,16 +51,16 @@ fn legacy_categories_are_gpu_work_for_every_bundled_query() {
         &device[1..8],
         ["GPU 0", "", "3", "60000", "35000", "25000", "41.67"]
     );
-    let (rows, _) = csv(&["query", "kernel-stats", &f, "--format", "csv"]);
+    let (rows, _) = csv(&["query", "kernel-stats", &f, "--output-format", "csv"]);
     assert_eq!(rows.len(), 3, "gemm_a and the memcpy: {rows:?}");
-    let (rows, _) = csv(&["query", "idle-gaps", &f, "--format", "csv"]);
+    let (rows, _) = csv(&["query", "idle-gaps", &f, "--output-format", "csv"]);
     assert_eq!(
         rows.len(),
         4,
         "three kernels and memcpy, a header: {rows:?}"
     );
     // stats has its sections.
-    let (ok, out, err) = run(&["stats", &f]);
+    let (ok, out, err) = run(&["stats", &f, "--output-format", "table"]);
     assert!(ok, "{err}");
     assert!(
         out.contains("[kernel-summary]") && out.contains("[gpu-idle]"),
@@ -66,7 +72,7 @@ fn legacy_categories_are_gpu_work_for_every_bundled_query() {
         "--sql",
         "SELECT DISTINCT category, kind FROM gpu_work ORDER BY 1",
         &f,
-        "--format",
+        "--output-format",
         "csv",
     ]);
     assert_eq!(
@@ -87,7 +93,7 @@ fn the_docs_verbatim_sql_finds_nothing_and_says_why() {
         .join("tests/sql/rtp_llm_kernel_stats.sql")
         .display()
         .to_string();
-    let (rows, err) = csv(&["query", &doc, &f, "--format", "csv"]);
+    let (rows, err) = csv(&["query", &doc, &f, "--output-format", "csv"]);
     assert_eq!(rows.len(), 1, "header only: the user's SQL as written");
     assert!(
         err.contains("categorised `Kernel` (2), `Memcpy` (1)"),
@@ -98,7 +104,7 @@ fn the_docs_verbatim_sql_finds_nothing_and_says_why() {
     let k = common::fixture("chrome/kineto_small.json")
         .display()
         .to_string();
-    let (_, err) = csv(&["query", &doc, &k, "--format", "csv"]);
+    let (_, err) = csv(&["query", &doc, &k, "--output-format", "csv"]);
     assert!(!err.contains("categorised"), "{err}");
 }
 
@@ -107,6 +113,6 @@ fn the_real_legacy_trace_has_gpu_statistics() {
     let f = shared("realdata/hta/tests/data/trace_file_list/inference_rank_1.json.gz")
         .display()
         .to_string();
-    let (rows, _) = csv(&["query", "kernel-summary", &f, "--format", "csv"]);
+    let (rows, _) = csv(&["query", "kernel-summary", &f, "--output-format", "csv"]);
     assert_eq!(rows.len(), 5, "4 kernels: {rows:?}");
 }

@@ -354,13 +354,13 @@ fn cases() -> Vec<Case> {
         case(
             "UTF-16 file with a forced format",
             b"\xff\xfe[\x00]\x00".to_vec(),
-            &["--format", "chrome-json"],
+            &["--input-format", "chrome-json"],
             Error(1, "the file is UTF-16 or UTF-32 text (it starts with a byte order mark); JSON must be UTF-8: save it as UTF-8"),
         ),
         case(
             "blank file with a forced format",
             " \n\t ",
-            &["--format", "aiperf"],
+            &["--input-format", "aiperf"],
             Error(1, "the file is empty"),
         ),
         case("empty array", "[]", &[], Warn("empty_input", 1)),
@@ -391,31 +391,31 @@ fn cases() -> Vec<Case> {
         case(
             "numbers forced as Chrome events",
             "[1,2,3]",
-            &["--format", "chrome-json"],
+            &["--input-format", "chrome-json"],
             Error(1, "line 1, column 2: field `traceEvents[0]`: invalid type: integer `1`, expected struct RawEvent"),
         ),
         case(
             "numbers forced as perf metrics",
             "[1,2,3]",
-            &["--format", "trtllm-perf-metrics"],
+            &["--input-format", "trtllm-perf-metrics"],
             Error(1, "record 0: expected a perf-metrics record (an object), found `1`"),
         ),
         case(
             "numbers forced as aiperf",
             "[1,2,3]",
-            &["--format", "aiperf"],
+            &["--input-format", "aiperf"],
             Error(1, "record 0: expected a record object, found `1`"),
         ),
         case(
             "numbers forced as iteration stats",
             "[1,2,3]",
-            &["--format", "trtllm-iteration-stats"],
+            &["--input-format", "trtllm-iteration-stats"],
             Error(1, "record 0: expected an iteration object, found `1`"),
         ),
         case(
             "array forced as a vLLM result",
             "[1,2,3]",
-            &["--format", "vllm-bench"],
+            &["--input-format", "vllm-bench"],
             Error(1, "expected a vLLM bench result object, found an array"),
         ),
         case(
@@ -462,10 +462,10 @@ fn cases() -> Vec<Case> {
         ),
         // --- usage ------------------------------------------------------
         case(
-            "unknown --format",
+            "unknown --input-format",
             X,
-            &["--format", "nope"],
-            Usage("unknown format `nope`; known: trtllm-perf-metrics"),
+            &["--input-format", "nope"],
+            Usage("unknown input format `nope`; known: trtllm-perf-metrics"),
         ),
         case(
             "bad --shift",

@@ -37,7 +37,7 @@ fn load(path: &PathBuf, interval: Option<i64>) -> breakdown_trace::model::Trace 
 fn query_csv(args: &[&str]) -> Vec<String> {
     let mut argv = vec!["query"];
     argv.extend_from_slice(args);
-    argv.extend_from_slice(&["--format", "csv"]);
+    argv.extend_from_slice(&["--output-format", "csv"]);
     let (ok, out, err) = run(&argv);
     assert!(ok, "query failed: {err}");
     out.lines().map(str::to_owned).collect()
@@ -527,7 +527,7 @@ fn every_command_reads_it() {
     assert_eq!(rows[1], "7,21");
     let rows = query_csv(&["metric-summary", &db]);
     assert_eq!(rows.len(), 1 + 7);
-    let (ok, out, err) = run(&["stats", "--format", "json", &p]);
+    let (ok, out, err) = run(&["stats", "--output-format", "json", &p]);
     assert!(ok, "{err}");
     assert!(ok && out.contains("\"metric-summary\""), "{out}");
 }

@@ -198,7 +198,7 @@ fn options_that_change_the_output_are_recorded() {
         Some(Val::Int(0))
     );
 
-    let (args, _) = convert(&[c.to_str().unwrap(), "--format", "vllm-bench"], &out);
+    let (args, _) = convert(&[c.to_str().unwrap(), "--input-format", "vllm-bench"], &out);
     assert_eq!(args.get("options.input_format").cloned(), s("vllm-bench"));
     assert_eq!(args.get("options.salvage").cloned(), None);
 

@@ -590,7 +590,7 @@ fn bundled_and_verbatim_agree_on_random_traces() {
 fn query_json(args: &[&str]) -> Vec<J> {
     let mut argv = vec!["query"];
     argv.extend_from_slice(args);
-    argv.extend(["--format", "json"]);
+    argv.extend(["--output-format", "json"]);
     let (ok, out, err) = run(&argv);
     assert!(ok, "query failed: {err}");
     serde_json::from_str::<Vec<J>>(&out).unwrap()
@@ -763,17 +763,17 @@ fn output_formats() {
     let agg = fixture("trtllm/aggregated-perf_metrics.json");
     let agg = agg.to_str().unwrap();
     let sql = "SELECT 'a,b' AS x, 'say \"hi\"' AS y, NULL AS z, 1.5 AS w, 3 AS v";
-    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--format", "csv"]);
+    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--output-format", "csv"]);
     assert!(ok);
-    assert_eq!(out, "x,y,z,w,v\r\n\"a,b\",\"say \"\"hi\"\"\",,1.5,3\r\n");
+    assert_eq!(out, "x,y,z,w,v\n\"a,b\",\"say \"\"hi\"\"\",,1.5,3\n");
     // Not a terminal: CSV by default.
     let (_, out2, _) = run(&["query", "--sql", sql, agg]);
     assert_eq!(out2, out);
-    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--format", "table"]);
+    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--output-format", "table"]);
     assert!(ok);
     assert_eq!(out.lines().next().unwrap(), "x    y            z    w  v");
     assert!(out.contains("a,b  say \"hi\"  NULL  1.5  3"), "{out}");
-    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--format", "json"]);
+    let (ok, out, _) = run(&["query", "--sql", sql, agg, "--output-format", "json"]);
     assert!(ok);
     let j: J = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -925,9 +925,9 @@ fn query_reads_a_database_written_by_db() {
         assert!(!ok);
         assert!(err.contains("give it alone"), "{err}");
         // `stats` reads it too, with the same sections.
-        let (ok, direct, err) = run(&["stats", input.to_str().unwrap(), "--format", "json"]);
+        let (ok, direct, err) = run(&["stats", input.to_str().unwrap(), "--output-format", "json"]);
         assert!(ok, "{err}");
-        let (ok, stored, err) = run(&["stats", db.to_str().unwrap(), "--format", "json"]);
+        let (ok, stored, err) = run(&["stats", db.to_str().unwrap(), "--output-format", "json"]);
         assert!(ok, "{err}");
         assert_eq!(direct, stored, "stats on {fx}");
     }
@@ -982,7 +982,7 @@ fn extract_arg_reads_args_as_trace_processor_does() {
                EXTRACT_ARG(NULL, 'debug.correlation') AS no_set \
                FROM slice s JOIN args a USING (arg_set_id) WHERE a.value_type <> 'uint' OR a.int_value IS NOT NULL";
     for input in [&f, &db] {
-        let (ok, out, err) = run(&["query", "--sql", sql, input, "--format", "csv"]);
+        let (ok, out, err) = run(&["query", "--sql", sql, input, "--output-format", "csv"]);
         assert!(ok, "{err}");
         let rows: Vec<Vec<String>> = out
             .lines()

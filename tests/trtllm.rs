@@ -530,7 +530,7 @@ fn requests_only_import_gives_the_same_requests_and_warnings() {
 fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
     let case = common::shared("cases/trtllm-nonstreaming/nonstreaming-perf_metrics.json");
     let p = case.display().to_string();
-    let (ok, out, err) = run(&["stats", &p, "--format", "json"]);
+    let (ok, out, err) = run(&["stats", &p, "--output-format", "json"]);
     assert!(ok, "{err}");
     assert!(err.contains("2 non-streaming request(s)"), "{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -578,7 +578,7 @@ fn non_streaming_requests_take_ttft_from_the_executor_and_say_so() {
         "query", "--sql",
         "SELECT id, non_streaming, ctx_server_first_token_time IS NULL AS sft_null, \
          (SELECT count FROM warning_count WHERE kind = 'non_streaming') AS warned FROM request ORDER BY id",
-        &p, "--format", "csv",
+        &p, "--output-format", "csv",
     ]);
     assert!(ok, "{err}");
     assert_eq!(

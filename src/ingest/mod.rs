@@ -70,6 +70,10 @@ impl Format {
     }
 }
 
+/// How standard input (the input path `-`) is named in messages and in the
+/// trace's provenance.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// An input file read into memory (gzip already inflated).
 #[derive(Debug)]
 pub struct Input {
@@ -90,12 +94,52 @@ impl Input {
     /// Like [`Input::read`]; with `salvage`, a gzip stream that ends early
     /// keeps what inflated before the cut (the JSON importers then keep its
     /// complete records).
+    ///
+    /// The path `-` is standard input (named `<stdin>` in messages). Any
+    /// input is read exactly once, front to back, so pipes, FIFOs and
+    /// process substitutions (`<(zcat f.gz)`) work like files.
     pub fn read_with(path: &Path, salvage: bool) -> Result<Input> {
+        let stdin = path.as_os_str() == "-";
+        let path: &Path = if stdin { Path::new(STDIN_NAME) } else { path };
         let rerr = |source| Error::Read {
             path: path.to_owned(),
             source,
         };
-        let raw = std::fs::read(path).map_err(rerr)?;
+        let raw = {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let mut raw = Vec::new();
+            if stdin {
+                let stage = crate::progress::stage(
+                    format!("reading {name}"),
+                    None,
+                    Some(crate::progress::Unit::Bytes),
+                );
+                stage
+                    .reader(std::io::stdin().lock())
+                    .read_to_end(&mut raw)
+                    .map_err(rerr)?;
+            } else {
+                let file = std::fs::File::open(path).map_err(rerr)?;
+                // A regular file's size is the capacity and the bar's
+                // total; a pipe's is unknown.
+                let size = file
+                    .metadata()
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                raw.reserve_exact(size.unwrap_or(0) as usize);
+                let stage = crate::progress::stage(
+                    format!("reading {name}"),
+                    size,
+                    Some(crate::progress::Unit::Bytes),
+                );
+                stage.reader(file).read_to_end(&mut raw).map_err(rerr)?;
+            }
+            raw
+        };
         let disk_bytes = raw.len() as u64;
         let sha256 = sha256(&raw);
         let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
@@ -113,7 +157,15 @@ impl Input {
                 raw.len().saturating_mul(4)
             };
             let mut out = Vec::with_capacity(hint.min(raw.len().saturating_mul(16)));
-            match flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out) {
+            let stage = crate::progress::stage(
+                format!("inflating {}", path.display()),
+                Some(raw.len() as u64),
+                Some(crate::progress::Unit::Bytes),
+            );
+            let inflated =
+                flate2::read::MultiGzDecoder::new(stage.reader(&raw[..])).read_to_end(&mut out);
+            drop(stage);
+            match inflated {
                 Ok(_) => {}
                 // `read_to_end` keeps what it read before the error.
                 Err(e) if salvage && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
@@ -316,7 +368,7 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
         return Ok(Format::TrtllmPerfMetrics);
     }
     Err(err(
-        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`) or a Prometheus query result (`resultType`); use --format to force one",
+        "unknown format: expected TensorRT-LLM perf metrics (keys `perf_metrics`, `ctx_perf_metrics`, ...), TensorRT-LLM iteration stats (`iterLatencyMS`, `kvCacheStats`, ...), aiperf records (`metadata`, `metrics`), a vLLM bench result (`ttfts`) or a Chrome trace (`traceEvents`, or an array of events with `ph`) or a Prometheus query result (`resultType`); use --input-format to force one",
     ))
 }
 
@@ -461,14 +513,14 @@ fn check_forced(trace: &Trace, forced: Format, detected: &[Option<Format>]) -> R
                 continue;
             }
             let looks = match other {
-                Some(d) => format!("; its content looks like `--format {}`", d.name()),
+                Some(d) => format!("; its content looks like `--input-format {}`", d.name()),
                 None => String::new(),
             };
             return Err(InputError::new(
                 &info.path,
                 crate::error::Position::File,
                 format!(
-                    "--format {} found none of {} in its {} records{looks}",
+                    "--input-format {} found none of {} in its {} records{looks}",
                     forced.name(),
                     expects(forced),
                     info.records
@@ -478,6 +530,19 @@ fn check_forced(trace: &Trace, forced: Format, detected: &[Option<Format>]) -> R
         }
     }
     Ok(())
+}
+
+/// A progress spinner for parsing `inputs` of `format`.
+fn parsing(inputs: &[&Input], format: Format) -> crate::progress::Stage {
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|i| i.path.display().to_string())
+        .collect();
+    crate::progress::stage(
+        format!("parsing {} ({})", names.join(", "), format.name()),
+        None,
+        None,
+    )
 }
 
 /// Like [`load`] for inputs already in memory.
@@ -524,6 +589,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
         }
         match format {
             Format::TrtllmPerfMetrics => {
+                let _stage = parsing(&mine.iter().map(|(_, i)| *i).collect::<Vec<_>>(), format);
                 let mark = trace.mark();
                 trtllm::import(&mut trace, &mine, opts.salvage, opts.requests_only)?;
                 trace.record_source(mine.iter().map(|(i, _)| *i).collect(), mark);
@@ -534,6 +600,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
             | Format::VllmBench
             | Format::Prometheus => {
                 for &(i, input) in &mine {
+                    let _stage = parsing(&[input], format);
                     let mark = trace.mark();
                     match format {
                         Format::TrtllmIterationStats => {
@@ -557,6 +624,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
     // `trace.blobs`, where the slices' raw args point.
     for (i, (input, format)) in inputs.into_iter().enumerate() {
         if format == Format::ChromeJson {
+            let _stage = parsing(&[&input], format);
             let mark = trace.mark();
             chrome_json::import(&mut trace, i as u32, input, opts.salvage)?;
             trace.record_source(vec![i as u32], mark);

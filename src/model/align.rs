@@ -209,13 +209,27 @@ fn shift_source(trace: &mut Trace, s: &Source, d: i64) -> Result<(), String> {
 }
 
 /// Parses a signed duration: an integer or decimal with an optional unit
-/// `ns` (default), `us`, `ms` or `s`, e.g. `-1.5s`, `250ms`, `1000`.
+/// `ns` (default), `us` (or `µs`), `ms`, `s`, `min` or `h`, e.g. `-1.5s`,
+/// `250ms`, `-2h`, `1000`. Exact: decimals are converted from their text
+/// (no float rounding); `1.5h` is 5 400 000 000 000 ns.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     use crate::time::{to_ns, Unit};
     let t = text.trim();
+    let bad = |e: String| format!("bad duration `{text}`: {e}");
+    // Minutes and hours: seconds scaled exactly by an integer factor.
+    for (suffix, factor) in [("min", 60i64), ("h", 3600)] {
+        if let Some(n) = t.strip_suffix(suffix) {
+            let n = n.trim().strip_prefix('+').unwrap_or(n.trim());
+            let s = to_ns(n, Unit::Seconds).map_err(|e| bad(e.to_string()))?;
+            return s
+                .checked_mul(factor)
+                .filter(|v| v.abs() <= crate::time::MAX_ABS_NS)
+                .ok_or_else(|| bad("out of range (times are limited to ±2^62 ns)".into()));
+        }
+    }
     let (num, unit) = if let Some(n) = t.strip_suffix("ns") {
         (n, Unit::Nanos)
-    } else if let Some(n) = t.strip_suffix("us") {
+    } else if let Some(n) = t.strip_suffix("us").or_else(|| t.strip_suffix("µs")) {
         (n, Unit::Micros)
     } else if let Some(n) = t.strip_suffix("ms") {
         (n, Unit::Millis)
@@ -225,7 +239,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         (t, Unit::Nanos)
     };
     let num = num.trim().strip_prefix('+').unwrap_or(num.trim());
-    to_ns(num, unit).map_err(|e| format!("bad duration `{text}`: {e}"))
+    to_ns(num, unit).map_err(|e| {
+        bad(format!(
+            "{e} (units: ns, us, ms, s, min, h; no unit means ns)"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -240,6 +258,9 @@ mod tests {
         assert_eq!(parse_duration("+250ms"), Ok(250_000_000));
         assert_eq!(parse_duration("3us"), Ok(3000));
         assert!(parse_duration("abc").is_err());
+        assert_eq!(parse_duration("-2h"), Ok(-7_200_000_000_000));
+        assert_eq!(parse_duration("1.5min"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("0.5h"), Ok(1_800_000_000_000));
     }
 
     #[test]

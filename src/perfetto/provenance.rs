@@ -15,7 +15,7 @@
 //! | `command_line` | string | the arguments joined by spaces — **only** with `--provenance full` |
 //! | `timestamp_shift_ns` | int | ns added to every timestamp so none is negative (0 when none was) |
 //! | `requests`, `slices`, `warnings` | uint | counts in the trace |
-//! | `options.input_format` | string | the format forced by `--input-format`/`--format`; absent when detected |
+//! | `options.input_format` | string | the format forced by `--input-format`; absent when detected |
 //! | `options.salvage` | bool | `true` when `--salvage` was given; absent otherwise |
 //! | `input_N.name` | string | input N's file name, **without directories** (`-` for standard input) |
 //! | `input_N.sha256` | string | SHA-256 of input N's bytes on disk (compressed for `.gz`), 64 lowercase hex digits, as `sha256sum` prints |

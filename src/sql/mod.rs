@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::model::Trace;
 use tables::Store;
 
-pub use format::{render, OutputFormat, Rows};
+pub use format::{render, render_styled, OutputFormat, Rows, Style};
 
 /// Rows per table of a database, for `db`'s summary and the benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,6 +85,21 @@ impl Bundled {
     }
 
     /// The first line of the leading comment (what the query answers).
+    /// The SQL without its header comment (the `--` lines before the first
+    /// statement).
+    pub fn sql_without_header(&self) -> String {
+        let mut lines = self.sql.lines().peekable();
+        while lines
+            .peek()
+            .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+        {
+            lines.next();
+        }
+        let mut s: String = lines.collect::<Vec<_>>().join("\n");
+        s.push('\n');
+        s
+    }
+
     pub fn description(&self) -> String {
         self.sql
             .lines()

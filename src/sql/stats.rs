@@ -9,6 +9,7 @@
 //!   `kernel-launch-stats`;
 //! - metric series (Prometheus): `metric-summary`.
 
+use super::format::{self, Style};
 use super::{Bundled, Database, OutputFormat, Rows};
 use crate::error::Result;
 
@@ -169,36 +170,67 @@ fn why_idle(db: &Database) -> Result<Vec<Section>> {
     Ok(out)
 }
 
-/// Renders sections: titled tables, CSV blocks headed by `# title`, or one
-/// JSON object keyed by query name.
-pub fn render(sections: &[Section], format: OutputFormat) -> String {
+/// Renders sections: titled tables (`## title [query]`); CSV as one tidy
+/// table `section,row,column,value` (one line per cell: `section` is the
+/// query, `row` the 0-based row within it, `value` as in `query`'s CSV);
+/// or one JSON object keyed by query name, in section order, each an array
+/// of row objects with keys in column order.
+pub fn render(sections: &[Section], format: OutputFormat, style: &Style) -> String {
     match format {
         OutputFormat::Json => {
-            let mut obj = serde_json::Map::new();
-            for s in sections {
-                let v: serde_json::Value = serde_json::from_str(&super::render(&s.rows, format))
-                    .unwrap_or(serde_json::Value::Null);
-                obj.insert(s.query.to_owned(), v);
+            struct Obj<'a>(&'a [Section]);
+            impl serde::Serialize for Obj<'_> {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    use serde::ser::SerializeMap;
+                    let mut m = s.serialize_map(Some(self.0.len()))?;
+                    for sec in self.0 {
+                        m.serialize_entry(sec.query, &format::JsonRows(&sec.rows))?;
+                    }
+                    m.end()
+                }
             }
-            let mut text = serde_json::to_string_pretty(&obj).unwrap_or_default();
+            let mut text = serde_json::to_string_pretty(&Obj(sections)).unwrap_or_default();
             text.push('\n');
             text
         }
-        OutputFormat::Csv | OutputFormat::Table => {
+        OutputFormat::Csv => {
+            let mut text = format::csv_line(
+                ["section", "row", "column", "value"]
+                    .into_iter()
+                    .map(str::to_owned),
+            );
+            for s in sections {
+                for (i, row) in s.rows.rows.iter().enumerate() {
+                    for (c, v) in s.rows.columns.iter().zip(row) {
+                        text.push_str(&format::csv_line(
+                            [
+                                s.query.to_owned(),
+                                i.to_string(),
+                                c.clone(),
+                                format::text(v),
+                            ]
+                            .into_iter(),
+                        ));
+                    }
+                }
+            }
+            text
+        }
+        OutputFormat::Table => {
             let mut text = String::new();
             for (i, s) in sections.iter().enumerate() {
                 if i > 0 {
                     text.push('\n');
                 }
-                let head = if format == OutputFormat::Csv {
-                    "# "
-                } else {
-                    "## "
-                };
-                text.push_str(&format!("{head}{} [{}]\n", s.title, s.query));
-                text.push_str(&super::render(&s.rows, format));
+                text.push_str(&format!("## {} [{}]\n", s.title, s.query));
+                text.push_str(&format::render_styled(&s.rows, format, style));
             }
             text
         }
     }
+}
+
+/// The query names of `sections`, for `--section`.
+pub fn names(sections: &[Section]) -> Vec<&'static str> {
+    sections.iter().map(|s| s.query).collect()
 }
