@@ -421,3 +421,28 @@ fn completions_man_page_and_version() {
         "{out}"
     );
 }
+
+/// `--shift 1=-2h` (the README's UTC-offset example) moves that input by
+/// exactly two hours; an input can be named by its path as given.
+#[test]
+fn shift_takes_hours_and_inputs_by_path() {
+    let k = fixture("chrome/kineto_small.json").display().to_string();
+    let start = |args: &[&str]| -> i64 {
+        let mut a = vec!["info", "--output-format", "json"];
+        a.extend_from_slice(args);
+        let (ok, out, err) = run(&a);
+        assert!(ok, "{a:?}: {err}");
+        let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+        j["time"]["start_ns"].as_i64().unwrap()
+    };
+    let base = start(&[&k]);
+    assert_eq!(start(&[&k, "--shift", "0=-2h"]), base - 7_200_000_000_000);
+    assert_eq!(
+        start(&[&k, "--shift", &format!("{k}=1.5min")]),
+        base + 90_000_000_000
+    );
+    assert_eq!(start(&[&k, "--align", &format!("{k}=250ms")]), 250_000_000);
+    let (c, err) = run_env(&["info", &k, "--shift", "0=2d"], &[]);
+    assert_eq!(c.status.code(), Some(2));
+    assert!(err.contains("ns, us, ms, s, min, h"), "{err}");
+}

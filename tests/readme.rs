@@ -16,7 +16,10 @@ use std::process::Command;
 /// Names in examples that stand for the reader's data → a fixture (copied
 /// into the working directory under that name).
 const PLACEHOLDERS: &[(&str, &str)] = &[
-    ("rank-0.pt.trace.json.gz", "fixtures/chrome/kineto_small.json"),
+    (
+        "rank-0.pt.trace.json.gz",
+        "fixtures/chrome/kineto_small.json",
+    ),
     (
         "report.sqlite",
         "../shared/realdata/pipit/tests/data/saxpy-mpi-cuda_nsys_perlmutter0.sqlite",
@@ -28,9 +31,18 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
 /// Examples that do not run here, by their first words, and why.
 const SKIP: &[(&str, &str)] = &[
     ("cargo test", "this is the test suite itself"),
-    ("cargo install", "builds and installs a second copy of the tool (minutes on 2 cores)"),
-    ("nsys export", "Nsight Systems is not installed here; its output is mapped to a fixture"),
-    ("breakdown-trace open", "serves until a browser fetches the trace; tests/open.rs drives it"),
+    (
+        "cargo install",
+        "builds and installs a second copy of the tool (minutes on 2 cores)",
+    ),
+    (
+        "nsys export",
+        "Nsight Systems is not installed here; its output is mapped to a fixture",
+    ),
+    (
+        "breakdown-trace open",
+        "serves until a browser fetches the trace; tests/open.rs drives it",
+    ),
 ];
 
 /// Skips examples that serve a trace (they wait for a browser).
