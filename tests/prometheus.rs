@@ -157,7 +157,7 @@ fn metric_summary_by_hand() {
     assert_eq!(rows.len(), 1 + 7, "{rows:?}");
 
     // `stats` has the section; `metric_series` lists every series.
-    let (ok_, out, err) = run(&["stats", &p]);
+    let (ok_, out, err) = run(&["stats", "--output-format", "table", &p]);
     assert!(ok_, "{err}");
     assert!(out.contains("[metric-summary]"), "{out}");
     let series = query_csv(&[

@@ -26,6 +26,12 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("iter.json", "fixtures/iter_stats/old-keys.json"),
     ("aiperf.jsonl", "fixtures/aiperf/new-schema.jsonl"),
+    ("vllm-scrapes.prom", "fixtures/prometheus/vllm-scrapes.prom"),
+    (
+        "scrapes.prom",
+        "fixtures/prometheus/triton-trtllm-scrapes.prom",
+    ),
+    ("range.json", "fixtures/prometheus/query_range.json"),
 ];
 
 /// Examples that do not run here, by their first words, and why.
@@ -38,6 +44,14 @@ const SKIP: &[(&str, &str)] = &[
     (
         "nsys export",
         "Nsight Systems is not installed here; its output is mapped to a fixture",
+    ),
+    (
+        "curl -s 'prom:9090",
+        "asks a live Prometheus server; its output is mapped to a fixture",
+    ),
+    (
+        "while sleep 1; do curl",
+        "scrapes a live server; its output is mapped to a fixture",
     ),
     (
         "breakdown-trace open",
