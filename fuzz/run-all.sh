@@ -7,7 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-600}; shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(chrome_json chunked trtllm iter_stats aiperf vllm nsys prometheus roundtrip)
+[ ${#targets[@]} -eq 0 ] && targets=(chrome_json chunked trtllm iter_stats aiperf vllm nsys prometheus perfetto_proto roundtrip)
 snap=/tmp/breakdown-fuzz-snapshot
 mkdir -p "$here/logs"
 for t in "${targets[@]}"; do

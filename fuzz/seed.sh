@@ -41,6 +41,18 @@ mkdir -p corpus/nsys
 for f in $(find "$shared" -name '*nsys*.sqlite' -size -4M 2>/dev/null) $root/fixtures/nsys/*.sqlite; do
   [ -f "$f" ] && { printf '\x00'; cat "$f"; } >corpus/nsys/$(basename "$f")
 done
+# perfetto_proto: the fixtures converted to traces (needs a release build).
+bin=$root/target/release/breakdown-trace
+if [ -x "$bin" ]; then
+  mkdir -p corpus/perfetto_proto
+  for f in $root/fixtures/*/*; do
+    out=$(mktemp)
+    if "$bin" convert -q "$f" -o "$out.pftrace" 2>/dev/null; then
+      for s in 0 1; do { printf "\\x0$s"; head -c 32768 "$out.pftrace"; } >corpus/perfetto_proto/$s-$(basename "$f").pftrace; done
+    fi
+    rm -f "$out" "$out.pftrace"
+  done
+fi
 # chunked: every JSON-array seed, its control byte read as the chunk size.
 mkdir -p corpus/chunked
 cp corpus/chrome_json/* corpus/trtllm/* corpus/chunked/

@@ -14,6 +14,8 @@ pub enum Position {
     Line(u64),
     /// 1-based line and column of a JSON syntax error.
     LineColumn(u64, u64),
+    /// 0-based index of a packet in a Perfetto protobuf trace.
+    Packet(u64),
 }
 
 impl fmt::Display for Position {
@@ -23,6 +25,7 @@ impl fmt::Display for Position {
             Position::Record(i) => write!(f, "record {i}"),
             Position::Line(l) => write!(f, "line {l}"),
             Position::LineColumn(l, c) => write!(f, "line {l}, column {c}"),
+            Position::Packet(i) => write!(f, "packet {i}"),
         }
     }
 }

@@ -127,7 +127,7 @@ impl Cursor<'_> {
 
     pub fn location(&self) -> Location {
         match self.position {
-            Position::Record(i) => Location::Index(i),
+            Position::Record(i) | Position::Packet(i) => Location::Index(i),
             Position::Line(l) | Position::LineColumn(l, _) => Location::Line(l),
             Position::File => Location::File,
         }

@@ -2,6 +2,7 @@
 //! from content, never from file names.
 
 pub mod aiperf;
+pub mod breakdown_db;
 pub mod chrome_json;
 pub mod chunked;
 pub mod client;
@@ -9,6 +10,7 @@ pub mod iter_stats;
 pub mod jsonrec;
 pub mod nsys;
 pub mod prometheus;
+pub mod perfetto_proto;
 pub mod trtllm;
 pub mod vllm;
 
@@ -39,6 +41,11 @@ pub enum Format {
     /// Prometheus metrics: the text exposition format (one or many scrapes)
     /// or an HTTP API `query` / `query_range` JSON result.
     Prometheus,
+    /// Perfetto protobuf traces (`.pftrace`): TrackEvent data of any
+    /// producer, and ours read back (see [`perfetto_proto`]).
+    PerfettoProto,
+    /// A SQLite database written by `db` (see [`breakdown_db`]).
+    BreakdownDb,
 }
 
 impl Format {
@@ -50,6 +57,8 @@ impl Format {
         Format::ChromeJson,
         Format::NsysSqlite,
         Format::Prometheus,
+        Format::PerfettoProto,
+        Format::BreakdownDb,
     ];
 
     /// Name used on the command line and in `info`.
@@ -62,6 +71,8 @@ impl Format {
             Format::ChromeJson => "chrome-json",
             Format::NsysSqlite => "nsys-sqlite",
             Format::Prometheus => "prometheus",
+            Format::PerfettoProto => "perfetto-proto",
+            Format::BreakdownDb => "breakdown-db",
         }
     }
 
@@ -287,7 +298,9 @@ fn check_text(input: &Input) -> Result<(), InputError> {
         return err("the file is empty");
     }
     if b.starts_with(b"SQLite format 3\0") {
-        return err("an SQLite database, not a trace (a file written by `db`?): `query` and `stats` read such a file; the other commands need the original inputs");
+        return err(
+            "an SQLite database, but not one written by `db` (no slice, track and request tables)",
+        );
     }
     if b.starts_with(&[0xff, 0xfe])
         || b.starts_with(&[0xfe, 0xff])
@@ -301,6 +314,9 @@ fn check_text(input: &Input) -> Result<(), InputError> {
 /// Sniffs the format from the first bytes of `input` (an SQLite database
 /// by its tables).
 pub fn detect(input: &Input) -> Result<Format, InputError> {
+    if perfetto_proto::looks_like(&input.bytes) {
+        return Ok(Format::PerfettoProto);
+    }
     if input.bytes.starts_with(nsys::SQLITE_HEADER) {
         return detect_sqlite(input);
     }
@@ -375,13 +391,18 @@ pub fn detect(input: &Input) -> Result<Format, InputError> {
 /// The format of an SQLite input, by its tables.
 fn detect_sqlite(input: &Input) -> Result<Format, InputError> {
     let conn = nsys::open(&input.path, &input.bytes)?;
-    if nsys::is_export(&nsys::table_names(&input.path, &conn)?) {
+    let tables = nsys::table_names(&input.path, &conn)?;
+    if nsys::is_export(&tables) {
         return Ok(Format::NsysSqlite);
+    }
+    // Ours: the tables `db` writes (read back by `breakdown_db`).
+    if breakdown_db::OURS.iter().all(|t| tables.contains(*t)) {
+        return Ok(Format::BreakdownDb);
     }
     Err(InputError::new(
         &input.path,
         Position::File,
-        "an SQLite database, not a trace (a file written by `db`?): `query` and `stats` read such a file; the other commands need the original inputs",
+        "an SQLite database, but not one written by `db` (no slice, track and request tables) nor an Nsight Systems export",
     ))
 }
 
@@ -477,6 +498,8 @@ fn expects(f: Format) -> &'static str {
         Format::ChromeJson => "trace events (`traceEvents` or an event array)",
         Format::NsysSqlite => "Nsight Systems export tables",
         Format::Prometheus => "Prometheus metric samples (text exposition or query JSON)",
+        Format::PerfettoProto => "TrackEvent packets (slices, counters or tracks)",
+        Format::BreakdownDb => "the tables of a database written by `db`",
     }
 }
 
@@ -554,8 +577,13 @@ pub fn load_inputs(inputs: Vec<(Input, Format)>) -> Result<Trace> {
 /// used: each input carries its format).
 pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Result<Trace> {
     for (input, format) in &inputs {
-        if *format != Format::NsysSqlite {
+        if !matches!(
+            format,
+            Format::NsysSqlite | Format::PerfettoProto | Format::BreakdownDb
+        ) {
             check_text(input)?;
+        } else if input.bytes.is_empty() {
+            return Err(InputError::new(&input.path, Position::File, "the file is empty").into());
         }
     }
     let mut trace = Trace::new();
@@ -612,6 +640,20 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                         }
                         _ => vllm::import(&mut trace, i, input, opts.salvage)?,
                     }
+                    trace.record_source(vec![i], mark);
+                }
+            }
+            Format::PerfettoProto => {
+                for &(i, input) in &mine {
+                    let mark = trace.mark();
+                    perfetto_proto::import(&mut trace, i, input, opts.salvage)?;
+                    trace.record_source(vec![i], mark);
+                }
+            }
+            Format::BreakdownDb => {
+                for &(i, input) in &mine {
+                    let mark = trace.mark();
+                    breakdown_db::import(&mut trace, i, input)?;
                     trace.record_source(vec![i], mark);
                 }
             }

@@ -164,7 +164,7 @@ impl Cursor<'_> {
 
     fn location(&self) -> Location {
         match self.position {
-            Position::Record(i) => Location::Index(i),
+            Position::Record(i) | Position::Packet(i) => Location::Index(i),
             Position::Line(l) | Position::LineColumn(l, _) => Location::Line(l),
             Position::File => Location::File,
         }

@@ -277,11 +277,12 @@ fn raw_value(v: &RawValue, level: usize, bufs: &mut Vec<Vec<u8>>, out: &mut Vec<
         },
         Some(b'[') => {
             let mut child = take(bufs, level);
+            // A null element stays in its place as an annotation without
+            // value, so the elements after it keep their index.
             let ok = for_each_element(text, |e| {
                 child.clear();
-                if raw_value(e, level + 1, bufs, &mut child) {
-                    put_bytes(out, ARRAY_VALUE, &child);
-                }
+                raw_value(e, level + 1, bufs, &mut child);
+                put_bytes(out, ARRAY_VALUE, &child);
             });
             bufs[level] = child;
             return ok;
@@ -388,7 +389,7 @@ fn from_raw(v: &RawValue, level: usize) -> Option<DebugAnnotation> {
             let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
             a.array_values = items
                 .into_iter()
-                .filter_map(|v| from_raw(v, level + 1))
+                .map(|v| from_raw(v, level + 1).unwrap_or_default())
                 .collect();
         }
         b'{' => {

@@ -127,6 +127,7 @@ pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats
                 name: Some(name.clone()),
             })
             .collect(),
+        ..Default::default()
     };
     put(
         &mut buf,
@@ -172,6 +173,12 @@ pub fn write<W: Write + Send>(trace: &Trace, w: &mut W) -> io::Result<WriteStats
         &provenance::packet(trace, prov_uuid, min_ts.max(0), shift),
     );
     stats.packets += 2;
+    // What a reader needs to rebuild the request records and the GPU
+    // profiler artifacts (ingest::perfetto_proto reads them back).
+    for p in record_packets(trace, prov_uuid, min_ts.max(0)) {
+        put(&mut buf, &p);
+        stats.packets += 1;
+    }
     w.write_all(&buf)?;
     stats.bytes += buf.len() as u64;
 
@@ -304,6 +311,7 @@ fn descriptor(trace: &Trace, i: usize, t: &crate::model::Track) -> TracePacket {
                 process_name: Some(name),
                 process_labels: labels.clone(),
                 legacy_sort_index: *sort_index,
+                ..Default::default()
             });
         }
         TrackKind::Thread {
@@ -345,6 +353,110 @@ fn named(name: &str, value: debug_annotation::Value) -> DebugAnnotation {
         value: Some(value),
         ..Default::default()
     }
+}
+
+/// One `request record` instant per request and one `gpu artifact`
+/// instant per profiler artifact, on the provenance track: the request's
+/// every stamp (`stamps`, in [`crate::model::Field`] order: ns, or
+/// `missing` / `null` / `zero` / `non_streaming:<ns>`), identity and
+/// servers; the artifact's track uuid, time, duration and reason. Times are
+/// the model's (before the writer's shift).
+fn record_packets(trace: &Trace, uuid: u64, ts: i64) -> Vec<TracePacket> {
+    use crate::model::{Location, RequestKind, Stamp};
+    use debug_annotation::Value as V;
+    let instant = |name: &str, ann: Vec<DebugAnnotation>| TracePacket {
+        timestamp: Some(ts as u64),
+        optional_trusted_packet_sequence_id: Some(seq()),
+        data: Some(trace_packet::Data::TrackEvent(TrackEvent {
+            r#type: Some(track_event::Type::Instant as i32),
+            track_uuid: Some(uuid),
+            name_field: Some(track_event::NameField::Name(name.into())),
+            debug_annotations: ann,
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(trace.requests.len() + trace.gpu_artifacts.len());
+    for r in &trace.requests {
+        let location = match r.location {
+            Location::File => "file".to_owned(),
+            l => l.to_string(),
+        };
+        let mut ann = vec![
+            named("input", V::UintValue(u64::from(r.input))),
+            named("location", V::StringValue(location)),
+            named(
+                "kind",
+                V::StringValue(
+                    match r.kind {
+                        RequestKind::Aggregated => "aggregated",
+                        RequestKind::Disaggregated => "disaggregated",
+                    }
+                    .into(),
+                ),
+            ),
+            named("label", V::StringValue(r.label.clone())),
+        ];
+        for (k, v) in [
+            ("ctx_request_id", r.ctx_request_id),
+            ("gen_request_id", r.gen_request_id),
+            ("disagg_request_id", r.disagg_request_id),
+        ] {
+            if let Some(v) = v {
+                ann.push(named(k, V::IntValue(v)));
+            }
+        }
+        for (k, v) in [
+            ("ctx_server", &r.ctx_server),
+            ("gen_server", &r.gen_server),
+            ("status", &r.status),
+        ] {
+            if let Some(v) = v {
+                ann.push(named(k, V::StringValue(v.clone())));
+            }
+        }
+        let sides = r
+            .has_side
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (i, &b)| acc | (u64::from(b) << i));
+        ann.push(named("has_side", V::UintValue(sides)));
+        ann.push(named("correlation", V::UintValue(r.correlation)));
+        ann.push(named("non_streaming", V::BoolValue(r.non_streaming)));
+        let stamps = r
+            .stamps
+            .iter()
+            .map(|s| DebugAnnotation {
+                value: Some(match *s {
+                    Stamp::At(t) => V::IntValue(t),
+                    Stamp::Missing => V::StringValue("missing".into()),
+                    Stamp::Null => V::StringValue("null".into()),
+                    Stamp::Zero => V::StringValue("zero".into()),
+                    Stamp::NonStreaming(t) => V::StringValue(format!("non_streaming:{t}")),
+                }),
+                ..Default::default()
+            })
+            .collect();
+        ann.push(DebugAnnotation {
+            name_field: Some(debug_annotation::NameField::Name("stamps".into())),
+            array_values: stamps,
+            ..Default::default()
+        });
+        out.push(instant("request record", ann));
+    }
+    for a in &trace.gpu_artifacts {
+        let s = trace.slice(a.slice);
+        out.push(instant(
+            "gpu artifact",
+            vec![
+                named("track", V::UintValue(UUID_BASE + s.track.0 as u64)),
+                named("ts", V::IntValue(s.ts)),
+                named("dur", V::IntValue(s.dur)),
+                named("reason", V::StringValue(a.reason.into())),
+            ],
+        ));
+    }
+    out
 }
 
 /// One chunk of events, encoded.
