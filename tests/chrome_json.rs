@@ -29,7 +29,7 @@ fn convert_path(input: &Path) -> (Decoded, String) {
 fn input_slices(d: &Decoded) -> Vec<&DSlice> {
     d.slices
         .iter()
-        .filter(|s| !(s.name == "provenance" && d.track(s.track).name == "breakdown-trace"))
+        .filter(|s| d.track(s.track).name != "breakdown-trace")
         .collect()
 }
 

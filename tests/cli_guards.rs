@@ -298,25 +298,32 @@ fn iteration_columns_never_collide() {
     assert!(ok, "{err}");
 }
 
-/// A `db` file given to a command that needs the original inputs says so.
+/// A `db` file is read back by the commands that need a trace (`info`,
+/// `convert`); an SQLite file that `db` did not write is named for what it is.
 #[test]
-fn a_db_file_is_named_for_what_it_is() {
+fn a_db_file_is_read_back_and_another_sqlite_file_named() {
     let k = fixture("chrome/kineto_small.json").display().to_string();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.sqlite").display().to_string();
     let (ok, _, err) = run(&["db", &k, "-o", &db]);
     assert!(ok, "{err}");
-    for cmd in ["info", "convert"] {
-        let out = dir.path().join("o.pftrace").display().to_string();
-        let mut args = vec![cmd, db.as_str()];
-        if cmd == "convert" {
-            args.extend(["-o", out.as_str()]);
-        }
-        let (c, err) = code(&args);
-        assert_eq!(c, 1, "{err}");
-        assert!(
-            err.contains("an SQLite database") && err.contains("`query` and `stats`"),
-            "{err}"
-        );
-    }
+    let out = dir.path().join("o.pftrace").display().to_string();
+    let (ok, info, err) = run(&["info", &db]);
+    assert!(ok, "{err}");
+    assert!(info.contains("format=breakdown-db"), "{info}");
+    let (ok, _, err) = run(&["convert", &db, "-o", &out]);
+    assert!(ok, "{err}");
+    // Another SQLite database.
+    let other = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE StringIds (id INTEGER, value TEXT);")
+        .unwrap();
+    let other = other.display().to_string();
+    let (c, err) = code(&["info", &other]);
+    assert_eq!(c, 1, "{err}");
+    assert!(
+        err.contains("an SQLite database, but not one written by `db`"),
+        "{err}"
+    );
 }

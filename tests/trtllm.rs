@@ -175,7 +175,7 @@ fn aggregated_segments_lanes_and_annotations() {
     assert!(d
         .slices
         .iter()
-        .filter(|s| s.name != "provenance")
+        .filter(|s| d.track(s.track).name != "breakdown-trace")
         .all(|s| s.correlation.is_some()));
 
     assert!(stderr.contains("null_timestamp"), "{stderr}");

@@ -582,14 +582,18 @@ impl Node {
         };
         match (self, step) {
             (Node::Obj(entries), Step::Key(k)) => {
-                let i = match entries.iter().position(|(n, _)| n == k) {
-                    Some(i) => i,
-                    None => {
-                        entries.push((k.clone(), fresh(rest)));
-                        entries.len() - 1
-                    }
+                // A nested value's rows are contiguous: continue the last
+                // entry when it is the same container; anything else (a
+                // repeated key, as JSON objects may have) is a new entry.
+                let continues = match (entries.last(), rest.first()) {
+                    (Some((n, Node::Obj(_))), Some(Step::Key(_))) => n == k,
+                    (Some((n, Node::Arr(_))), Some(Step::Index(_))) => n == k,
+                    _ => false,
                 };
-                entries[i].1.insert(rest, v);
+                if !continues {
+                    entries.push((k.clone(), fresh(rest)));
+                }
+                entries.last_mut().expect("pushed").1.insert(rest, v);
             }
             (Node::Arr(items), Step::Index(n)) => {
                 // Indexes beyond a sane bound are not expanded with nulls.

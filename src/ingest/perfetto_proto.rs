@@ -386,6 +386,9 @@ struct Importer<'a> {
     /// Records read from the provenance track.
     request_records: Vec<(u64, Vec<(String, Value)>)>,
     artifact_records: Vec<Vec<(String, Value)>>,
+    client_records: Vec<Vec<(String, Value)>>,
+    iteration_records: Vec<Vec<(String, Value)>>,
+    warning_records: Vec<Vec<(String, Value)>>,
     packet: u64,
     first_slice: usize,
     first_counter: usize,
@@ -510,6 +513,9 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input, salvage: bool) -> Re
         prov: None,
         request_records: Vec::new(),
         artifact_records: Vec::new(),
+        client_records: Vec::new(),
+        iteration_records: Vec::new(),
+        warning_records: Vec::new(),
         packet: 0,
         first_slice: 0,
         first_counter: 0,
@@ -1374,12 +1380,8 @@ impl Importer<'_> {
                 return None;
             }
         };
-        if let Value::Real(f) = v {
-            if !f.is_finite() && level > 1 {
-                // JSON text cannot hold it: a string, as the number's name.
-                return Some(Value::Str(f.to_string()));
-            }
-        }
+        // (A non-finite double nested in JSON args is written as a string
+        // by `json_value`: JSON text cannot hold it.)
         Some(v)
     }
 
@@ -1503,6 +1505,9 @@ impl Importer<'_> {
                 self.request_records.push((n, fields));
             }
             GPU_ARTIFACT => self.artifact_records.push(fields),
+            "client record" => self.client_records.push(fields),
+            "iteration record" => self.iteration_records.push(fields),
+            "warning record" => self.warning_records.push(fields),
             _ => {}
         }
         Ok(())
@@ -1646,6 +1651,132 @@ impl Importer<'_> {
         }
         self.rebuild_requests(&p, s0);
         self.rebuild_artifacts(s0);
+        self.rebuild_records(&p, s0);
+    }
+
+    /// Client benchmark records, iteration statistics and warning details.
+    fn rebuild_records(&mut self, p: &ProvenanceTrack, s0: usize) {
+        use crate::model::{
+            ClientError, ClientRequest, ClientSource, ClientStatus, Iteration, Metric, MetricValue,
+        };
+        let own = self.input;
+        let first = p.first_input;
+        let input_of = |f: &[(String, Value)]| match field(f, "input") {
+            Some(Value::Uint(i)) => first + *i as u32,
+            Some(Value::Int(i)) => first + *i as u32,
+            _ => own,
+        };
+        for f in std::mem::take(&mut self.client_records) {
+            let source = match field_text(&f, "source").as_deref() {
+                Some("aiperf_old") => ClientSource::AiperfOld,
+                Some("vllm_bench") => ClientSource::VllmBench,
+                _ => ClientSource::AiperfNew,
+            };
+            let mut c = ClientRequest::new(input_of(&f), location_of(&f), source);
+            c.status = match field_text(&f, "status").as_deref() {
+                Some("failed") => ClientStatus::Failed,
+                Some("cancelled") => ClientStatus::Cancelled,
+                _ => ClientStatus::Ok,
+            };
+            c.phase = field_text(&f, "phase");
+            c.warmup = matches!(field(&f, "warmup"), Some(Value::Bool(true)));
+            c.request_id = field_text(&f, "request_id");
+            c.start_ns = field_int(&f, "start_ns");
+            c.end_ns = field_int(&f, "end_ns");
+            c.first_token_ns = field_int(&f, "first_token_ns");
+            if let Some(Value::Array(a)) = field(&f, "chunk_ns") {
+                c.chunk_ns = a.iter().filter_map(value_int).collect();
+            }
+            if let Some(Value::Dict(d)) = field(&f, "metadata") {
+                c.metadata = d
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), arg_value(v)?)))
+                    .collect();
+            }
+            if let Some(Value::Array(a)) = field(&f, "metrics") {
+                for m in a {
+                    let Value::Dict(d) = m else { continue };
+                    let value = match (field(d, "value"), field(d, "values")) {
+                        (Some(v), _) => MetricValue::Number(value_f64(v).unwrap_or(f64::NAN)),
+                        (None, Some(Value::Array(xs))) => {
+                            MetricValue::List(xs.iter().filter_map(value_f64).collect())
+                        }
+                        // An empty list is written as an empty array,
+                        // which reads as an empty container.
+                        _ => MetricValue::List(Vec::new()),
+                    };
+                    c.metrics.push(Metric {
+                        tag: field_text(d, "tag").unwrap_or_default(),
+                        unit: field_text(d, "unit").unwrap_or_default(),
+                        value,
+                    });
+                }
+            }
+            if let Some(Value::Dict(d)) = field(&f, "error") {
+                c.error = Some(ClientError {
+                    code: field_int(d, "code"),
+                    kind: field_text(d, "kind"),
+                    message: field_text(d, "message"),
+                });
+            }
+            if let (Some(uuid), Some(ts)) =
+                (field_int(&f, "slice_track"), field_int(&f, "slice_ts"))
+            {
+                if let Some(track) = self.tracks.get(&(uuid as u64)).map(|t| t.id) {
+                    c.slice = (s0..self.trace.slices.len())
+                        .find(|&i| {
+                            let s = &self.trace.slices[i];
+                            s.track == track && s.ts == ts
+                        })
+                        .map(|i| SliceId(i as u32));
+                }
+            }
+            self.trace.client_requests.push(c);
+        }
+        for f in std::mem::take(&mut self.iteration_records) {
+            let pairs = |v: Option<&Value>| -> Vec<(String, ArgValue)> {
+                match v {
+                    Some(Value::Dict(d)) => d
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), arg_value(v)?)))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let it = Iteration {
+                input: input_of(&f),
+                location: location_of(&f),
+                iter: field_int(&f, "iter"),
+                timestamp_text: field_text(&f, "timestamp"),
+                ts: field_int(&f, "ts"),
+                fields: pairs(field(&f, "fields")),
+                null_fields: match field(&f, "null_fields") {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| match v {
+                            Value::Str(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                request_stats: match field(&f, "request_stats") {
+                    Some(Value::Array(a)) => a.iter().map(|r| pairs(Some(r))).collect(),
+                    _ => Vec::new(),
+                },
+            };
+            self.trace.iterations.push(it);
+        }
+        for f in std::mem::take(&mut self.warning_records) {
+            // Details only: the counts came with the provenance.
+            self.trace.warnings.list.push(Warning {
+                kind: static_kind(&field_text(&f, "kind").unwrap_or_default()),
+                input: input_of(&f),
+                location: location_of(&f),
+                field: field_text(&f, "field").unwrap_or_default(),
+                message: field_text(&f, "message").unwrap_or_default(),
+            });
+        }
     }
 
     fn rebuild_requests(&mut self, p: &ProvenanceTrack, s0: usize) {
@@ -1779,6 +1910,64 @@ impl Importer<'_> {
                 });
             }
         }
+    }
+}
+
+fn field<'v>(f: &'v [(String, Value)], k: &str) -> Option<&'v Value> {
+    f.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+}
+
+fn field_text(f: &[(String, Value)], k: &str) -> Option<String> {
+    match field(f, k) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn value_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Uint(u) => i64::try_from(*u).ok(),
+        _ => None,
+    }
+}
+
+fn field_int(f: &[(String, Value)], k: &str) -> Option<i64> {
+    field(f, k).and_then(value_int)
+}
+
+fn value_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Real(x) => Some(*x),
+        Value::Int(i) => Some(*i as f64),
+        Value::Uint(u) => Some(*u as f64),
+        _ => None,
+    }
+}
+
+fn arg_value(v: &Value) -> Option<ArgValue> {
+    Some(match v {
+        Value::Int(i) => ArgValue::Int(*i),
+        Value::Uint(u) => ArgValue::Uint(*u),
+        Value::Real(x) => ArgValue::Real(*x),
+        Value::Bool(b) => ArgValue::Bool(*b),
+        Value::Str(s) => ArgValue::Str(s.clone()),
+        _ => return None,
+    })
+}
+
+fn location_of(f: &[(String, Value)]) -> Location {
+    match field_text(f, "location") {
+        Some(l) => {
+            if let Some(i) = l.strip_prefix("record ").and_then(|x| x.parse().ok()) {
+                Location::Index(i)
+            } else if let Some(i) = l.strip_prefix("line ").and_then(|x| x.parse().ok()) {
+                Location::Line(i)
+            } else {
+                Location::File
+            }
+        }
+        None => Location::File,
     }
 }
 

@@ -355,7 +355,9 @@ fn named(name: &str, value: debug_annotation::Value) -> DebugAnnotation {
     }
 }
 
-/// One `request record` instant per request and one `gpu artifact`
+/// One `request record` instant per request, one `client record` per
+/// client benchmark record, one `iteration record` per iteration-statistics
+/// record, one `warning record` per warning detail and one `gpu artifact`
 /// instant per profiler artifact, on the provenance track: the request's
 /// every stamp (`stamps`, in [`crate::model::Field`] order: ns, or
 /// `missing` / `null` / `zero` / `non_streaming:<ns>`), identity and
@@ -444,6 +446,28 @@ fn record_packets(trace: &Trace, uuid: u64, ts: i64) -> Vec<TracePacket> {
         });
         out.push(instant("request record", ann));
     }
+    for c in &trace.client_requests {
+        out.push(instant("client record", client_record(trace, c)));
+    }
+    for it in &trace.iterations {
+        out.push(instant("iteration record", iteration_record(it)));
+    }
+    for w in &trace.warnings.list {
+        let location = match w.location {
+            Location::File => "file".to_owned(),
+            l => l.to_string(),
+        };
+        out.push(instant(
+            "warning record",
+            vec![
+                named("kind", V::StringValue(w.kind.into())),
+                named("input", V::UintValue(u64::from(w.input))),
+                named("location", V::StringValue(location)),
+                named("field", V::StringValue(w.field.clone())),
+                named("message", V::StringValue(w.message.clone())),
+            ],
+        ));
+    }
     for a in &trace.gpu_artifacts {
         let s = trace.slice(a.slice);
         out.push(instant(
@@ -457,6 +481,174 @@ fn record_packets(trace: &Trace, uuid: u64, ts: i64) -> Vec<TracePacket> {
         ));
     }
     out
+}
+
+fn dict_of(name: &str, entries: Vec<DebugAnnotation>) -> DebugAnnotation {
+    DebugAnnotation {
+        name_field: Some(debug_annotation::NameField::Name(name.to_owned())),
+        dict_entries: entries,
+        ..Default::default()
+    }
+}
+
+fn array_of(name: &str, values: Vec<DebugAnnotation>) -> DebugAnnotation {
+    DebugAnnotation {
+        name_field: Some(debug_annotation::NameField::Name(name.to_owned())),
+        array_values: values,
+        ..Default::default()
+    }
+}
+
+fn unnamed(value: debug_annotation::Value) -> DebugAnnotation {
+    DebugAnnotation {
+        value: Some(value),
+        ..Default::default()
+    }
+}
+
+fn location_text(l: crate::model::Location) -> String {
+    match l {
+        crate::model::Location::File => "file".to_owned(),
+        l => l.to_string(),
+    }
+}
+
+/// A client benchmark record (aiperf, vLLM bench) as annotations: every
+/// field of [`crate::model::ClientRequest`]; its slice by track uuid and time.
+fn client_record(trace: &Trace, c: &crate::model::ClientRequest) -> Vec<DebugAnnotation> {
+    use crate::model::{ClientSource, MetricValue};
+    use debug_annotation::Value as V;
+    let mut ann = vec![
+        named("input", V::UintValue(u64::from(c.input))),
+        named("location", V::StringValue(location_text(c.location))),
+        named(
+            "source",
+            V::StringValue(
+                match c.source {
+                    ClientSource::AiperfOld => "aiperf_old",
+                    ClientSource::AiperfNew => "aiperf_new",
+                    ClientSource::VllmBench => "vllm_bench",
+                }
+                .into(),
+            ),
+        ),
+        named("status", V::StringValue(c.status.name().into())),
+        named("warmup", V::BoolValue(c.warmup)),
+    ];
+    if let Some(p) = &c.phase {
+        ann.push(named("phase", V::StringValue(p.clone())));
+    }
+    if let Some(r) = &c.request_id {
+        ann.push(named("request_id", V::StringValue(r.clone())));
+    }
+    for (k, v) in [
+        ("start_ns", c.start_ns),
+        ("end_ns", c.end_ns),
+        ("first_token_ns", c.first_token_ns),
+    ] {
+        if let Some(v) = v {
+            ann.push(named(k, V::IntValue(v)));
+        }
+    }
+    ann.push(array_of(
+        "chunk_ns",
+        c.chunk_ns
+            .iter()
+            .map(|&t| unnamed(V::IntValue(t)))
+            .collect(),
+    ));
+    ann.push(dict_of(
+        "metadata",
+        c.metadata
+            .iter()
+            .map(|(k, v)| named(k, annotations::value_of(v)))
+            .collect(),
+    ));
+    ann.push(array_of(
+        "metrics",
+        c.metrics
+            .iter()
+            .map(|m| {
+                let value = match &m.value {
+                    MetricValue::Number(x) => named("value", V::DoubleValue(*x)),
+                    MetricValue::List(xs) => array_of(
+                        "values",
+                        xs.iter().map(|&x| unnamed(V::DoubleValue(x))).collect(),
+                    ),
+                };
+                dict_of(
+                    "",
+                    vec![
+                        named("tag", V::StringValue(m.tag.clone())),
+                        named("unit", V::StringValue(m.unit.clone())),
+                        value,
+                    ],
+                )
+            })
+            .collect(),
+    ));
+    if let Some(e) = &c.error {
+        let mut d = Vec::new();
+        if let Some(code) = e.code {
+            d.push(named("code", V::IntValue(code)));
+        }
+        if let Some(k) = &e.kind {
+            d.push(named("kind", V::StringValue(k.clone())));
+        }
+        if let Some(m) = &e.message {
+            d.push(named("message", V::StringValue(m.clone())));
+        }
+        ann.push(dict_of("error", d));
+    }
+    if let Some(s) = c.slice {
+        let s = trace.slice(s);
+        ann.push(named(
+            "slice_track",
+            V::UintValue(UUID_BASE + s.track.0 as u64),
+        ));
+        ann.push(named("slice_ts", V::IntValue(s.ts)));
+    }
+    ann
+}
+
+/// An iteration-statistics record as annotations: every field of
+/// [`crate::model::Iteration`].
+fn iteration_record(it: &crate::model::Iteration) -> Vec<DebugAnnotation> {
+    use debug_annotation::Value as V;
+    let pairs = |name: &str, kv: &[(String, ArgValue)]| {
+        dict_of(
+            name,
+            kv.iter()
+                .map(|(k, v)| named(k, annotations::value_of(v)))
+                .collect(),
+        )
+    };
+    let mut ann = vec![
+        named("input", V::UintValue(u64::from(it.input))),
+        named("location", V::StringValue(location_text(it.location))),
+    ];
+    if let Some(i) = it.iter {
+        ann.push(named("iter", V::IntValue(i)));
+    }
+    if let Some(t) = &it.timestamp_text {
+        ann.push(named("timestamp", V::StringValue(t.clone())));
+    }
+    if let Some(t) = it.ts {
+        ann.push(named("ts", V::IntValue(t)));
+    }
+    ann.push(pairs("fields", &it.fields));
+    ann.push(array_of(
+        "null_fields",
+        it.null_fields
+            .iter()
+            .map(|f| unnamed(V::StringValue(f.clone())))
+            .collect(),
+    ));
+    ann.push(array_of(
+        "request_stats",
+        it.request_stats.iter().map(|r| pairs("", r)).collect(),
+    ));
+    ann
 }
 
 /// One chunk of events, encoded.
