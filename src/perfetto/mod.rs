@@ -452,7 +452,22 @@ fn record_packets(trace: &Trace, uuid: u64, ts: i64) -> Vec<TracePacket> {
     for it in &trace.iterations {
         out.push(instant("iteration record", iteration_record(it)));
     }
+    // Messages name inputs by path; a trace names them by file name only.
+    let mut paths: Vec<(&str, &str)> = trace
+        .provenance
+        .inputs
+        .iter()
+        .filter(|i| !i.path.is_empty() && i.path != i.name)
+        .map(|i| (i.path.as_str(), i.name.as_str()))
+        .collect();
+    paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     for w in &trace.warnings.list {
+        let mut message = w.message.clone();
+        for (path, name) in &paths {
+            if message.contains(path) {
+                message = message.replace(path, name);
+            }
+        }
         let location = match w.location {
             Location::File => "file".to_owned(),
             l => l.to_string(),
@@ -464,7 +479,7 @@ fn record_packets(trace: &Trace, uuid: u64, ts: i64) -> Vec<TracePacket> {
                 named("input", V::UintValue(u64::from(w.input))),
                 named("location", V::StringValue(location)),
                 named("field", V::StringValue(w.field.clone())),
-                named("message", V::StringValue(w.message.clone())),
+                named("message", V::StringValue(message)),
             ],
         ));
     }
