@@ -1621,10 +1621,10 @@ impl Importer<'_> {
         let (s0, c0) = (self.first_slice, self.first_counter);
         if p.shift != 0 {
             for s in &mut self.trace.slices[s0..] {
-                s.ts -= p.shift;
+                s.ts = s.ts.saturating_sub(p.shift);
             }
             for c in &mut self.trace.counters[c0..] {
-                c.ts -= p.shift;
+                c.ts = c.ts.saturating_sub(p.shift);
             }
         }
         // The provenance track holds no slices: drop it, renumbering.
@@ -1661,9 +1661,11 @@ impl Importer<'_> {
         };
         let own = self.input;
         let first = p.first_input;
-        let input_of = |f: &[(String, Value)]| match field(f, "input") {
-            Some(Value::Uint(i)) => first + *i as u32,
-            Some(Value::Int(i)) => first + *i as u32,
+        let originals = self.trace.provenance.inputs.len() as u32 - first;
+        let input_of = |f: &[(String, Value)]| match field_int(f, "input")
+            .and_then(|i| u32::try_from(i).ok())
+        {
+            Some(i) if i < originals => first + i,
             _ => own,
         };
         for f in std::mem::take(&mut self.client_records) {
@@ -1851,7 +1853,11 @@ impl Importer<'_> {
             for s in &parents {
                 self.trace.slices[s.index()].args = details;
             }
-            let input = int("input").map_or(self.input, |i| p.first_input + i as u32);
+            let originals = self.trace.provenance.inputs.len() as u32 - p.first_input;
+            let input = match int("input").and_then(|i| u32::try_from(i).ok()) {
+                Some(i) if i < originals => p.first_input + i,
+                _ => self.input,
+            };
             let _ = n;
             self.trace.requests.push(Request {
                 input,
