@@ -815,7 +815,10 @@ fn bad_input_is_an_error_or_a_warning_naming_table_row_and_column() {
         "-o",
         &d.join("x.pftrace").display().to_string(),
     ]);
-    assert!(!ok && err.contains("SQLite database, not a trace"), "{err}");
+    assert!(
+        !ok && err.contains("an SQLite database, but not one written by `db`"),
+        "{err}"
+    );
     assert!(!d.join("x.pftrace").exists());
 
     // A required column missing.

@@ -1236,7 +1236,8 @@ impl Importer<'_> {
     /// the whole set JSON text (flattened like Chrome args by every output).
     /// `old` args (of a slice's begin) come first.
     fn args(&mut self, seq_id: u32, anns: &[DebugAnnotation], old: Args) -> Args {
-        let mut vals: Vec<(String, Value)> = old_values(self.trace, old);
+        let mut vals: Vec<(String, Value)> =
+            old_values(self.trace, old, (self.blob_index, &self.blob));
         for a in anns {
             let seq = self.seqs.get(&seq_id).expect("present");
             let name = match &a.name_field {
@@ -1530,7 +1531,8 @@ impl Importer<'_> {
             let old = s.args;
             self.trace.slices[id.index()].dur = dur;
             let key = self.trace.intern("unfinished");
-            let mut list: Vec<(String, Value)> = old_values(self.trace, old);
+            let mut list: Vec<(String, Value)> =
+                old_values(self.trace, old, (self.blob_index, &self.blob));
             list.push(("unfinished".into(), Value::Bool(true)));
             let _ = key;
             let args = self.args_from(list);
@@ -1978,7 +1980,8 @@ fn location_of(f: &[(String, Value)]) -> Location {
 }
 
 /// The values of stored args, to extend them.
-fn old_values(trace: &Trace, old: Args) -> Vec<(String, Value)> {
+/// `pending` is this import's JSON blob, not yet in `trace.blobs`.
+fn old_values(trace: &Trace, old: Args, pending: (u32, &str)) -> Vec<(String, Value)> {
     match old {
         Args::None => Vec::new(),
         Args::List { .. } => trace
@@ -1995,8 +1998,15 @@ fn old_values(trace: &Trace, old: Args) -> Vec<(String, Value)> {
                 (trace.str(a.key).to_owned(), v)
             })
             .collect(),
-        Args::Raw { .. } => {
-            let text = trace.raw_args(old).unwrap_or("{}");
+        Args::Raw { blob, start, len } => {
+            let text = if blob == pending.0 {
+                pending
+                    .1
+                    .get(start as usize..start as usize + len as usize)
+                    .unwrap_or("{}")
+            } else {
+                trace.raw_args(old).unwrap_or("{}")
+            };
             match serde_json::from_str::<crate::json::Pairs>(text) {
                 Ok(crate::json::Pairs(pairs)) => pairs
                     .into_iter()
