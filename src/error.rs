@@ -84,6 +84,10 @@ pub enum Error {
     /// carries SQLite's message.
     #[error("query `{query}`: {message}")]
     Query { query: String, message: String },
+    /// `export`: some inputs failed (each was reported as it failed); the
+    /// others were written.
+    #[error("{0}")]
+    Export(String),
 }
 
 /// Byte offset of serde_json's (1-based line, column) in `text`.

@@ -4,13 +4,15 @@
 //! [`model::Trace`]; [`model::layout`] lays slices out on overlap-free
 //! tracks; [`perfetto`] writes a `.pftrace` ([`open`] serves one to the Perfetto UI); [`sql`] serves the trace to
 //! SQLite in place (virtual tables defined in `sql::tables`), for `query`,
-//! `stats`, `report` and `db`; [`diff`] compares two runs with it. [`segments`] is the one table of request
+//! `stats`, `report` and `db`; [`diff`] compares two runs with it; [`export`] writes those
+//! tables of many inputs as Parquet (one partition per input) with DuckDB views. [`segments`] is the one table of request
 //! segments every output uses; [`model::gpu`] the one classification of GPU
 //! work.
 
 pub mod client_stats;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod json;
 pub mod model;

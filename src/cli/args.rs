@@ -165,6 +165,25 @@ pub enum Command {
         #[arg(long, requires = "name")]
         sql_only: bool,
     },
+    /// Write the SQL tables of many inputs as Parquet, one Hive partition per input
+    /// (DIR/<table>/input=<label>/part-0.parquet), and DIR/views.sql for DuckDB.
+    Export {
+        /// Input files, or directories (their trace files, recursively).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Force the input format instead of detecting it.
+        #[arg(long, value_name = "NAME", value_parser = parse_format)]
+        input_format: Option<Format>,
+        /// Inputs imported and written at once [default: the cores, at most 4].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Skip inputs whose partitions a previous export completed.
+        #[arg(long)]
+        resume: bool,
+    },
     /// Write the inputs as a SQLite database any sqlite3 client can open.
     Db {
         #[command(flatten)]

@@ -463,6 +463,67 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             dest.write_text(&text)
         }
+        Command::Export {
+            inputs,
+            output,
+            input_format,
+            jobs,
+            resume,
+        } => {
+            use breakdown_trace::export::{self, Event};
+            let quiet = ctx.quiet;
+            let inputs = export::expand(&inputs, &output)?;
+            let opts = export::Options {
+                dir: output,
+                format: input_format,
+                salvage: ctx.salvage,
+                jobs: jobs.unwrap_or_else(export::default_jobs),
+                resume,
+                rows_per_group: export::parquet::ROWS_PER_GROUP,
+            };
+            let s = export::export(&inputs, &opts, &|e| match e {
+                Event::Failed { error, .. } => eprintln!("error: {error}"),
+                Event::Exported {
+                    path,
+                    label,
+                    rows,
+                    seconds,
+                } if !quiet => eprintln!(
+                    "exported {}  input={label}  rows={rows}  {seconds:.2} s",
+                    path.display()
+                ),
+                Event::Skipped { path, label } if !quiet => eprintln!(
+                    "skipped  {}  input={label} (complete; --resume)",
+                    path.display()
+                ),
+                _ => {}
+            })?;
+            if !quiet {
+                eprintln!(
+                    "wrote    {}  inputs: {} exported, {} skipped, {} failed; rows={}; views: {}",
+                    opts.dir.display(),
+                    s.exported,
+                    s.skipped,
+                    s.failed,
+                    s.rows,
+                    opts.dir.join("views.sql").display()
+                );
+            }
+            if s.failed > 0 {
+                return Err(Error::Export(format!(
+                    "export: {} of {} inputs failed (named above); the others are in {}",
+                    s.failed,
+                    inputs.len(),
+                    opts.dir.display()
+                )));
+            }
+            if inputs.is_empty() {
+                return Err(Error::NothingToDo(
+                    "export: no inputs (the directories hold no trace files)".into(),
+                ));
+            }
+            Ok(())
+        }
         Command::Db { inputs, output } => {
             let dest = Dest::new(&output);
             dest.refuse_binary_on_terminal("a SQLite database")?;

@@ -2028,6 +2028,20 @@ fn object<'a>(
                 }
                 pos = end;
             }
+            // Kineto's `{"backend": "nccl", "rank": 0, "world_size": 8, ...}`:
+            // the rank is kept (SQL `process.rank`, `gpu_work.rank`, `export`);
+            // anything else there, or a value that is not an object, is ignored.
+            "distributedInfo" => {
+                pos = match chunked::value::<&RawValue>(text, pos) {
+                    Ok((v, end)) => {
+                        imp.distributed_info(v.get());
+                        end
+                    }
+                    Err(f) => imp
+                        .ignored_non_finite(text, pos, "distributedInfo", f)
+                        .map_err(json)?,
+                }
+            }
             key => {
                 pos = match chunked::value::<IgnoredAny>(text, pos) {
                     Ok((_, end)) => end,
@@ -2068,6 +2082,26 @@ fn events<'a>(
 }
 
 impl Importer<'_, '_> {
+    /// Keeps `distributedInfo.rank` (an integer, or a string of one) as
+    /// the input's rank.
+    fn distributed_info(&mut self, raw: &str) {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            rank: Option<serde_json::Value>,
+        }
+        let Ok(info) = serde_json::from_str::<Info>(raw) else {
+            return;
+        };
+        let rank = match info.rank {
+            Some(serde_json::Value::Number(n)) => n.as_i64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if let Some(i) = self.trace.provenance.inputs.get_mut(self.input as usize) {
+            i.rank = rank;
+        }
+    }
+
     fn warn_file(&mut self, kind: &'static str, field: &str, message: String) {
         self.trace.warnings.push(Warning {
             kind,

@@ -601,6 +601,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
             time_shift_ns: 0,
             anchor: None,
             producer: None,
+            ..Default::default()
         });
     }
     // Group by format: an importer sees all its inputs at once (TRT-LLM

@@ -521,6 +521,19 @@ fn parse_record<'a>(
     Ok(p)
 }
 
+/// Host and pid from `perf_metrics-{kind}-{host}-{pid}-{stamp}.jsonl`
+/// (the host may contain `-`; the pid is a whole number).
+pub fn host_pid_from_file_name(path: &Path) -> Option<(String, i64)> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.strip_prefix("perf_metrics-")?.strip_suffix(".jsonl")?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    if parts.len() < 4 {
+        return None;
+    }
+    let pid = parts[parts.len() - 2].parse().ok()?;
+    Some((parts[1..parts.len() - 2].join("-"), pid))
+}
+
 /// Server identity from `perf_metrics-{kind}-{host}-{pid}-{stamp}.jsonl`.
 fn server_from_file_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
@@ -578,6 +591,12 @@ pub fn import(
     for &(index, input) in inputs {
         let text = input.text()?;
         let file_server = server_from_file_name(&input.path);
+        if let Some((host, pid)) = host_pid_from_file_name(&input.path) {
+            if let Some(info) = trace.provenance.inputs.get_mut(index as usize) {
+                info.host = Some(host);
+                info.pid = Some(pid);
+            }
+        }
         let split = super::jsonrec::records(input, text, salvage)?;
         split.warn_cut(trace, input, index);
         let recs = split.records;

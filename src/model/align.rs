@@ -25,11 +25,14 @@ pub struct Source {
     pub requests: Range<usize>,
     pub iterations: Range<usize>,
     pub client_requests: Range<usize>,
+    /// Tracks the import call added (lane tracks the layout adds later are
+    /// not in any source; their logical track is).
+    pub tracks: Range<usize>,
 }
 
 /// Lengths of the trace's tables before an import, see [`Trace::mark`].
 #[derive(Clone, Copy, Debug)]
-pub struct Mark([usize; 5]);
+pub struct Mark([usize; 6]);
 
 impl Trace {
     /// Remembers where the tables end, before an import call.
@@ -40,6 +43,7 @@ impl Trace {
             self.requests.len(),
             self.iterations.len(),
             self.client_requests.len(),
+            self.tracks.len(),
         ])
     }
 
@@ -53,6 +57,7 @@ impl Trace {
             requests: m[2]..self.requests.len(),
             iterations: m[3]..self.iterations.len(),
             client_requests: m[4]..self.client_requests.len(),
+            tracks: m[5]..self.tracks.len(),
         });
     }
 }

@@ -333,6 +333,13 @@ pub struct InputInfo {
     /// What wrote the input, when it says (`Nsight Systems 2022.2.1.31,
     /// export schema 2.9.1, ...`), for `info`.
     pub producer: Option<String>,
+    /// Distributed rank the input says it recorded: Kineto's top-level
+    /// `distributedInfo.rank`. `None` when the input does not say.
+    pub rank: Option<i64>,
+    /// Host and process id of the server that wrote the input: from a
+    /// TensorRT-LLM `perf_metrics-{kind}-{host}-{pid}-{stamp}.jsonl` file name.
+    pub host: Option<String>,
+    pub pid: Option<i64>,
 }
 
 /// How much a written trace tells about the run that made it.
@@ -511,6 +518,27 @@ impl Trace {
         self.gpu_artifacts.iter().map(|a| a.slice.0).collect()
     }
 
+    /// The input that produced the slice at model index `slice`: `None` when
+    /// it came from an import call that read several inputs together
+    /// (TensorRT-LLM perf-metrics files are merged) or from none.
+    pub fn input_of_slice(&self, slice: usize) -> Option<u32> {
+        self.sources
+            .iter()
+            .find(|s| s.slices.contains(&slice))
+            .and_then(|s| single(&s.inputs))
+    }
+
+    /// The input that created `track` (for a lane track, its logical
+    /// track's); `None` as for [`Trace::input_of_slice`].
+    pub fn input_of_track(&self, track: usize) -> Option<u32> {
+        let t = self.tracks.get(track)?;
+        let logical = t.lane_of.map_or(track, |(l, _)| l.index());
+        self.sources
+            .iter()
+            .find(|s| s.tracks.contains(&logical))
+            .and_then(|s| single(&s.inputs))
+    }
+
     /// The chain of ancestors of `track`, innermost first, including itself.
     pub fn track_path(&self, track: TrackId) -> Vec<TrackId> {
         let mut out = vec![track];
@@ -520,5 +548,13 @@ impl Trace {
             t = p;
         }
         out
+    }
+}
+
+/// The one input of a list that has exactly one.
+fn single(inputs: &[u32]) -> Option<u32> {
+    match inputs {
+        [i] => Some(*i),
+        _ => None,
     }
 }

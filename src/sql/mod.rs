@@ -77,6 +77,8 @@ pub const BUNDLED: &[Bundled] = bundled!(
     "cuda-api-sum",
     "nvtx-sum",
     "metric-summary",
+    "rank-summary",
+    "stragglers",
 );
 
 impl Bundled {

@@ -10,7 +10,7 @@ CREATE VIEW thread_slice AS
 SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, tt.name AS track_name,
        t.name AS thread_name, t.utid, t.tid, t.is_main_thread,
        p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
-       s.arg_set_id, s.thread_ts, s.thread_dur
+       s.arg_set_id, s.thread_ts, s.thread_dur, p.input, p.rank
 FROM slice s
 JOIN thread_track tt ON s.track_id = tt.id
 JOIN thread t USING (utid)
@@ -18,7 +18,7 @@ LEFT JOIN process p USING (upid);
 CREATE VIEW process_slice AS
 SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, pt.name AS track_name,
        p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
-       s.arg_set_id, s.thread_ts, s.thread_dur
+       s.arg_set_id, s.thread_ts, s.thread_dur, p.input, p.rank
 FROM slice s
 JOIN process_track pt ON s.track_id = pt.id
 JOIN process p USING (upid);

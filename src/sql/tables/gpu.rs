@@ -6,7 +6,9 @@
 //! stream's thread and the device's process; NULL off a thread track),
 //! `device` and `stream` (their names), and `artifact`: NULL, or why the
 //! stream cannot have executed it as recorded (a profiler artifact, kept
-//! out of the bundled GPU statistics).
+//! out of the bundled GPU statistics); `input` (the path of the input it
+//! came from, as given) and `rank` (that input's Kineto
+//! `distributedInfo.rank`), for queries over several inputs.
 
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ struct GpuWork {
 
 const CATEGORY: usize = 4;
 const KIND: usize = 5;
+const INPUT: usize = 12;
+const RANK: usize = 13;
 
 impl Table for GpuWork {
     fn len(&self) -> usize {
@@ -65,6 +69,15 @@ impl Table for GpuWork {
                 .map(|&(_, _, t)| trace.str(trace.tracks[t].name))
                 .into(),
             11 => r.artifact.into(),
+            INPUT => trace
+                .input_of_slice(st.slice_ids().order[r.id as usize] as usize)
+                .and_then(|i| st.input_path(i))
+                .into(),
+            RANK => trace
+                .input_of_slice(st.slice_ids().order[r.id as usize] as usize)
+                .and_then(|i| trace.provenance.inputs.get(i as usize))
+                .and_then(|i| i.rank)
+                .into(),
             _ => Cell::Null,
         }
     }
@@ -115,6 +128,8 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
             Column::new("device", "TEXT"),
             Column::new("stream", "TEXT"),
             Column::new("artifact", "TEXT"),
+            Column::new("input", "TEXT"),
+            Column::new("rank", "INTEGER"),
         ],
     );
     // Slice ids follow ts: rows are in (ts, id) order.

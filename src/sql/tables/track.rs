@@ -10,6 +10,10 @@
 //!   (a device) in `thread_slice` / `process_slice`.
 //! - `track` has the extra column `classification` (our track kind:
 //!   `process`, `thread`, `counter`, `plain`).
+//! - `process` has the extra columns `input` (the path of the input that
+//!   made it, as given; NULL for upid 0 and for merged TensorRT-LLM inputs)
+//!   and `rank` (the input's Kineto `distributedInfo.rank`), so queries over
+//!   several inputs tell them apart (`rank-summary`, `stragglers`).
 
 use std::sync::Arc;
 
@@ -30,6 +34,10 @@ pub struct TrackIds {
     pub types: Vec<(&'static str, &'static str)>,
     pub upid: FxHashMap<i32, i64>,
     pub utid: FxHashMap<(i32, i64), i64>,
+    /// Per upid 1, 2, ...: the input that made its process (from its first
+    /// process track, else its first thread track); see
+    /// [`Trace::input_of_track`].
+    pub process_input: Vec<Option<u32>>,
 }
 
 impl TrackIds {
@@ -75,12 +83,38 @@ impl TrackIds {
         let types = (0..trace.tracks.len())
             .map(|t| track_type(trace, t))
             .collect();
+        let mut process_input: Vec<Option<Option<u32>>> = vec![None; processes.len()];
+        let process_tracks = trace
+            .tracks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t.kind {
+                TrackKind::Process { pid, .. } => Some((i, pid)),
+                _ => None,
+            });
+        let thread_tracks = trace
+            .tracks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t.kind {
+                TrackKind::Thread { pid, .. } => Some((i, pid)),
+                _ => None,
+            });
+        for (i, pid) in process_tracks.chain(thread_tracks) {
+            if let Some(&u) = upid.get(&pid) {
+                let e = &mut process_input[u as usize - 1];
+                if e.is_none() {
+                    *e = Some(trace.input_of_track(i));
+                }
+            }
+        }
         TrackIds {
             processes,
             threads,
             types,
             upid,
             utid,
+            process_input: process_input.into_iter().map(Option::flatten).collect(),
         }
     }
 
@@ -127,19 +161,26 @@ pub fn tables(store: &Arc<Store>) -> Vec<Arc<Lazy>> {
                 text("cmdline"),
                 int("arg_set_id"),
                 int("machine_id"),
+                text("input"),
+                int("rank"),
             ],
         ),
         move || {
-            let mut rows = vec![row(13, &[(0, Value::Integer(0)), (1, Value::Integer(0))])];
-            for (i, (pid, name)) in s.tracks().processes.iter().enumerate() {
+            let mut rows = vec![row(15, &[(0, Value::Integer(0)), (1, Value::Integer(0))])];
+            let ids = s.tracks();
+            for (i, (pid, name)) in ids.processes.iter().enumerate() {
                 let id = Value::Integer(i as i64 + 1);
+                let input = ids.process_input[i];
+                let info = input.and_then(|i| s.trace.provenance.inputs.get(i as usize));
                 rows.push(row(
-                    13,
+                    15,
                     &[
                         (0, id.clone()),
                         (1, id),
                         (2, Value::Integer(*pid as i64)),
                         (3, opt_text(name.as_deref())),
+                        (13, opt_text(info.map(|i| i.path.as_str()))),
+                        (14, opt_int(info.and_then(|i| i.rank))),
                     ],
                 ));
             }
