@@ -19,5 +19,5 @@ SELECT v.input AS source, v.stat, v.unit, COUNT(*) AS count, m.mean AS avg,
        percentile(value, 95) AS p95, percentile(value, 99) AS p99,
        sqrt(AVG((value - m.mean) * (value - m.mean))) AS std
 FROM v JOIN m USING (input, stat)
-GROUP BY v.input, v.stat
+GROUP BY v.input, v.stat, v.unit, m.mean
 ORDER BY v.input, MIN(v.ord);

@@ -226,18 +226,19 @@ pub fn labels(inputs: &[PathBuf]) -> Vec<String> {
         clean(&parts.join("_"))
     };
     let mut out: Vec<String> = (0..inputs.len()).map(|i| make(i, 0)).collect();
+    // Every label that collides takes one more directory, all at once, until
+    // none collides or the directories run out.
     loop {
-        let mut changed = false;
-        for i in 0..out.len() {
-            let dup = (0..out.len()).any(|j| j != i && out[j] == out[i]);
-            if dup && depth[i] < comps[i].len() {
-                depth[i] += 1;
-                out[i] = make(i, depth[i]);
-                changed = true;
-            }
-        }
-        if !changed {
+        let dups: Vec<usize> = (0..out.len())
+            .filter(|&i| (0..out.len()).any(|j| j != i && out[j] == out[i]))
+            .filter(|&i| depth[i] < comps[i].len())
+            .collect();
+        if dups.is_empty() {
             break;
+        }
+        for i in dups {
+            depth[i] += 1;
+            out[i] = make(i, depth[i]);
         }
     }
     for i in 0..out.len() {

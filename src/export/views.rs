@@ -15,9 +15,11 @@
 //! - SQLite's semantics where DuckDB differs and the bundled queries rely on
 //!   it: `/` on two integers divides integers (`integer_division`), NULLs
 //!   sort first ascending and last descending (`default_null_order`).
-//! - `percentile(x, p)` (p in 0..100) as a macro over `quantile_cont`, which
-//!   interpolates linearly between closest ranks as ours does (numpy's
-//!   default); DuckDB's own `median(x)` is already that.
+//! - `percentile(x, p)` (p in 0..100) and `median(x)` as macros that compute
+//!   numpy's linear interpolation with the same floating-point operations as
+//!   ours ([`crate::stats::percentile_sorted`]): DuckDB's `quantile_cont`
+//!   interpolates too but rounds differently in the last bit (388.99999999999994
+//!   where ours gives 389).
 
 use std::path::Path;
 
@@ -101,7 +103,15 @@ pub fn views_sql(dir: &Path, tables: &[&str]) -> String {
     s.push_str(
         "SET integer_division = true; -- SQLite: integer / integer is an integer\n\
          SET default_null_order = 'nulls_first_on_asc_last_on_desc'; -- SQLite's NULL order\n\
-         CREATE OR REPLACE MACRO percentile(x, p) AS quantile_cont(x, p / 100.0);\n",
+         -- numpy-linear percentiles with the same floating-point operations as ours (src/stats.rs):\n\
+         -- h = (n - 1) * p / 100 over the sorted non-NULL values; x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]).\n\
+         CREATE OR REPLACE MACRO bt_percentile_at(l, h) AS\n  \
+           CAST(l[CAST(floor(h) AS BIGINT) + 1] AS DOUBLE) + (h - floor(h)) *\n  \
+           (CAST(l[least(CAST(floor(h) AS BIGINT) + 2, len(l))] AS DOUBLE) - CAST(l[CAST(floor(h) AS BIGINT) + 1] AS DOUBLE));\n\
+         CREATE OR REPLACE MACRO bt_percentile(l, p) AS CASE WHEN len(l) = 0 OR p < 0 OR p > 100 THEN NULL\n  \
+           ELSE bt_percentile_at(l, CAST(len(l) - 1 AS DOUBLE) * CAST(p AS DOUBLE) / CAST(100 AS DOUBLE)) END;\n\
+         CREATE OR REPLACE MACRO percentile(x, p) AS bt_percentile(list_sort(list(x) FILTER (WHERE x IS NOT NULL)), p);\n\
+         CREATE OR REPLACE MACRO median(x) AS bt_percentile(list_sort(list(x) FILTER (WHERE x IS NOT NULL)), 50);\n",
     );
     for t in tables {
         let glob = literal(&format!("{dir}/{t}/*/*.parquet"));
