@@ -339,7 +339,14 @@ fn export_one(path: &Path, label: &str, opts: &Options) -> Result<u64> {
     };
     let trace = ingest::load_with(&[path.to_owned()], &lo)?;
     let extras = extras(&trace);
-    let input_path = path.display().to_string();
+    // The footer names the input as a trace's provenance does: file name
+    // and SHA-256, no directories.
+    let (input_name, input_sha256) = trace
+        .provenance
+        .inputs
+        .first()
+        .map(|i| (i.name.clone(), i.sha256.clone()))
+        .unwrap_or_default();
     let store = Store::new(trace);
     let mut staged: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
     let mut rows = 0;
@@ -359,7 +366,11 @@ fn export_one(path: &Path, label: &str, opts: &Options) -> Result<u64> {
             .map_err(werr)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         let meta = vec![
-            ("breakdown_trace.input".to_owned(), input_path.clone()),
+            ("breakdown_trace.input".to_owned(), input_name.clone()),
+            (
+                "breakdown_trace.input_sha256".to_owned(),
+                input_sha256.clone(),
+            ),
             ("breakdown_trace.table".to_owned(), t.def.name.to_owned()),
         ];
         let table = t.table();
