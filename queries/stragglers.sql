@@ -8,7 +8,7 @@
 WITH steps AS (
   SELECT input, rank, name AS step, MAX(dur) AS dur
   FROM thread_slice
-  WHERE name GLOB 'ProfilerStep#*' AND COALESCE(category, '') <> 'gpu_user_annotation'
+  WHERE SUBSTR(name, 1, 13) = 'ProfilerStep#' AND COALESCE(category, '') <> 'gpu_user_annotation'
   GROUP BY input, rank, name
 ),
 med AS (

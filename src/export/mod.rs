@@ -511,7 +511,8 @@ mod tests {
             ["rank-0", "perf_metrics-ctx-h-1-2"]
         );
         assert_eq!(l(&["/a/my trace=1.json"]), ["my_trace_1"]);
-        assert_eq!(l(&["/a/.json"]), ["input"]);
+        assert_eq!(l(&["/a/.json"]), ["json"]);
+        assert_eq!(l(&["/a/..."]), ["input"]);
     }
 
     #[test]
