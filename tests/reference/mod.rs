@@ -21,7 +21,7 @@ CREATE TABLE process (
   id INTEGER PRIMARY KEY, upid INTEGER NOT NULL, pid INTEGER, name TEXT,
   start_ts INTEGER, end_ts INTEGER, parent_upid INTEGER, uid INTEGER,
   android_appid INTEGER, android_user_id INTEGER, cmdline TEXT,
-  arg_set_id INTEGER, machine_id INTEGER
+  arg_set_id INTEGER, machine_id INTEGER, input TEXT, rank INTEGER
 );
 CREATE TABLE thread (
   id INTEGER PRIMARY KEY, utid INTEGER NOT NULL, tid INTEGER, name TEXT,
@@ -92,7 +92,7 @@ CREATE VIEW thread_slice AS
 SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, tt.name AS track_name,
        t.name AS thread_name, t.utid, t.tid, t.is_main_thread,
        p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
-       s.arg_set_id, s.thread_ts, s.thread_dur
+       s.arg_set_id, s.thread_ts, s.thread_dur, p.input, p.rank
 FROM slice s
 JOIN thread_track tt ON s.track_id = tt.id
 JOIN thread t USING (utid)
@@ -100,7 +100,7 @@ LEFT JOIN process p USING (upid);
 CREATE VIEW process_slice AS
 SELECT s.id, s.ts, s.dur, s.category, s.name, s.track_id, pt.name AS track_name,
        p.name AS process_name, p.upid, p.pid, s.depth, s.parent_id,
-       s.arg_set_id, s.thread_ts, s.thread_dur
+       s.arg_set_id, s.thread_ts, s.thread_dur, p.input, p.rank
 FROM slice s
 JOIN process_track pt ON s.track_id = pt.id
 JOIN process p USING (upid);
@@ -272,11 +272,42 @@ fn load_tracks(tx: &Transaction, trace: &Trace, st: &mut LoadStats) -> Res<()> {
             .map(|i| i as i64 + 1)
     };
     {
-        let mut ins =
-            tx.prepare("INSERT INTO process (id, upid, pid, name) VALUES (?1, ?1, ?2, ?3)")?;
-        ins.execute(params![0i64, Option::<i64>::None, Option::<String>::None])?;
+        // A process's input: the import call that added its first process
+        // track (else its first thread track), when that call read one input.
+        let input_of = |pid: i32| -> Option<&breakdown_trace::model::InputInfo> {
+            let first = |want_process: bool| {
+                trace.tracks.iter().position(|t| match t.kind {
+                    TrackKind::Process { pid: p, .. } => want_process && p == pid,
+                    TrackKind::Thread { pid: p, .. } => !want_process && p == pid,
+                    _ => false,
+                })
+            };
+            let t = first(true).or_else(|| first(false))?;
+            let src = trace.sources.iter().find(|s| s.tracks.contains(&t))?;
+            match src.inputs.as_slice() {
+                [i] => trace.provenance.inputs.get(*i as usize),
+                _ => None,
+            }
+        };
+        let mut ins = tx.prepare(
+            "INSERT INTO process (id, upid, pid, name, input, rank) VALUES (?1, ?1, ?2, ?3, ?4, ?5)",
+        )?;
+        ins.execute(params![
+            0i64,
+            Option::<i64>::None,
+            Option::<String>::None,
+            Option::<String>::None,
+            Option::<i64>::None
+        ])?;
         for (i, (pid, name)) in pids.iter().enumerate() {
-            ins.execute(params![i as i64 + 1, pid, name])?;
+            let info = input_of(*pid);
+            ins.execute(params![
+                i as i64 + 1,
+                pid,
+                name,
+                info.map(|i| i.path.clone()),
+                info.and_then(|i| i.rank)
+            ])?;
             st.rows += 1;
         }
     }
@@ -1014,12 +1045,12 @@ fn load_gpu_work(tx: &Transaction, trace: &Trace, slice_ids: &[i64]) -> Res<()> 
 CREATE TABLE gpu_work (
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dur INTEGER NOT NULL, name TEXT, category TEXT,
   kind TEXT NOT NULL, track_id INTEGER NOT NULL, utid INTEGER, upid INTEGER, device TEXT, stream TEXT,
-  artifact TEXT
+  artifact TEXT, input TEXT, rank INTEGER
 );
 INSERT INTO gpu_work
 WITH s AS (
   SELECT s.id, s.ts, s.dur, s.name, s.category, s.track_id, tt.utid, t.upid,
-         p.name AS device, t.name AS stream,
+         p.name AS device, t.name AS stream, p.input, p.rank,
          CASE
            WHEN lower(s.category) IN ('kernel', 'gpu_kernel', 'cuda_kernel') THEN 'kernel'
            WHEN lower(s.category) IN ('gpu_memcpy', 'memcpy') THEN 'memcpy'
@@ -1033,7 +1064,7 @@ WITH s AS (
   LEFT JOIN thread t ON t.utid = tt.utid
   LEFT JOIN process p ON p.upid = t.upid
 )
-SELECT id, ts, dur, name, category, kind, track_id, utid, upid, device, stream, NULL
+SELECT id, ts, dur, name, category, kind, track_id, utid, upid, device, stream, NULL, input, rank
 FROM s WHERE kind IS NOT NULL ORDER BY id;
 "#,
     )?;
