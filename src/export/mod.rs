@@ -336,6 +336,7 @@ fn export_one(path: &Path, label: &str, opts: &Options) -> Result<u64> {
         format: opts.format,
         salvage: opts.salvage,
         requests_only: false,
+        ..Default::default()
     };
     let trace = ingest::load_with(&[path.to_owned()], &lo)?;
     let extras = extras(&trace);
