@@ -54,7 +54,7 @@ def key(row):
     return json.dumps([[x is None, str(type(x) is str), x if x is not None else 0] for x in row])
 
 def ours(args):
-    p = subprocess.run([bin_, "query", *args, "--format", "json"], capture_output=True, text=True)
+    p = subprocess.run([bin_, "query", *args, "--output-format", "json"], capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"breakdown-trace query {args}: {p.stderr}")
     rows = json.loads(p.stdout) if p.stdout.strip() else []
