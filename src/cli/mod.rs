@@ -345,7 +345,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             if sections.is_empty() {
                 return Err(Error::NothingToDo(
-                    "nothing to summarize: the inputs hold no requests, client records, GPU work or metric series"
+                    "nothing to summarize: the inputs hold no requests, client records, GPU work, iteration statistics or metric series"
                         .into(),
                 ));
             }
@@ -389,26 +389,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             dest.refuse_overwriting(&inputs.inputs)?;
             let trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::Summaries)?;
             let db = sql::Database::in_memory(trace)?;
-            let trace = db.trace().expect("an in-memory database has its trace");
-            let b = sql::Bundled::find("segment-stats").expect("bundled");
-            let rows = db.run(b.name, b.sql, &[])?;
-            let table = report::Table {
-                columns: rows.columns.clone(),
-                rows: rows
-                    .rows
-                    .iter()
-                    .map(|r| r.iter().map(sql::format::json_value).collect())
-                    .collect(),
-                text_columns: vec!["segment".into(), "role".into()],
-            };
-            let html = report::render(trace, &table)?;
+            let html = report::render(&db)?;
             dest.write_text(&html)?;
             if !ctx.quiet {
-                eprintln!(
-                    "wrote    {}  requests={}",
-                    dest.name(),
-                    trace.requests.len()
-                );
+                eprintln!("wrote    {}", dest.name());
             }
             Ok(())
         }

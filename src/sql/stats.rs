@@ -7,7 +7,11 @@
 //!   share per device and stream from `gpu-idle`, and the short forms of
 //!   `kernel-type-breakdown`, `idle-time-breakdown`, `comm-comp-overlap` and
 //!   `kernel-launch-stats`;
-//! - metric series (Prometheus): `metric-summary`.
+//! - metric series (Prometheus): `metric-summary`;
+//! - iteration statistics (TensorRT-LLM `/metrics`): `iteration-stats`, per
+//!   input and field the count, mean and percentiles of each iteration's
+//!   value and the utilisation ratios ([`iteration_stats_sql`]);
+//! - only when none of these apply, a timeline's slices (`slice-summary`).
 
 use super::format::{self, Style};
 use super::{Bundled, Database, OutputFormat, Rows};
@@ -109,6 +113,24 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
             rows: db.run(b.name, b.sql, &[])?,
         });
     }
+    if count(db, "SELECT COUNT(*) FROM iteration")? > 0 {
+        let columns = db
+            .run("stats", "SELECT * FROM iteration LIMIT 0", &[])?
+            .columns;
+        out.push(Section {
+            title: "Iteration statistics (per iteration record, not time-weighted)",
+            query: "iteration-stats",
+            rows: db.run("iteration-stats", &iteration_stats_sql(&columns), &[])?,
+        });
+    }
+    if out.is_empty() && count(db, "SELECT COUNT(*) FROM slice WHERE dur > 0")? > 0 {
+        // A timeline without GPU work (CPU threads only): what took the time.
+        out.push(Section {
+            title: "Timeline slices by total time (no GPU work in the inputs)",
+            query: "slice-summary",
+            rows: db.run("slice-summary", SLICE_SUMMARY, &[])?,
+        });
+    }
     Ok(out)
 }
 
@@ -168,6 +190,183 @@ fn why_idle(db: &Database) -> Result<Vec<Section>> {
         });
     }
     Ok(out)
+}
+
+/// `slice-summary`: per slice name, instances and total / mean / max
+/// duration (ns) of complete slices (instants left out), the 50 largest
+/// totals. Nested slices count in their own name and in their parents', so
+/// totals are not additive.
+pub const SLICE_SUMMARY: &str = "SELECT name, COUNT(*) AS instances, SUM(dur) AS total_ns, \
+     ROUND(AVG(dur), 1) AS avg_ns, MAX(dur) AS max_ns FROM slice WHERE dur > 0 \
+     GROUP BY name ORDER BY total_ns DESC, name LIMIT 50";
+
+/// The iteration metrics `stats` summarizes: (metric as the input names it,
+/// unit, SQL expression over `iteration` columns, columns it needs). Field
+/// names and meanings: TensorRT-LLM `IterationStats` (FORMATS.md §2).
+/// Utilisation ratios are per iteration: `kvCacheStats.usedNumBlocks` over
+/// `maxNumBlocks`, `numActiveRequests` over `maxNumActiveRequests`.
+pub const ITERATION_METRICS: &[(&str, &str, &str, &[&str])] = &[
+    ("iterLatencyMS", "ms", "iterLatencyMS", &["iterLatencyMS"]),
+    (
+        "hostStepTimeMS",
+        "ms",
+        "hostStepTimeMS",
+        &["hostStepTimeMS"],
+    ),
+    (
+        "gpuForwardTimeMS",
+        "ms",
+        "gpuForwardTimeMS",
+        &["gpuForwardTimeMS"],
+    ),
+    (
+        "newActiveRequestsQueueLatencyMS",
+        "ms",
+        "newActiveRequestsQueueLatencyMS",
+        &["newActiveRequestsQueueLatencyMS"],
+    ),
+    (
+        "numActiveRequests",
+        "requests",
+        "numActiveRequests",
+        &["numActiveRequests"],
+    ),
+    (
+        "numQueuedRequests",
+        "requests",
+        "numQueuedRequests",
+        &["numQueuedRequests"],
+    ),
+    (
+        "numNewActiveRequests",
+        "requests",
+        "numNewActiveRequests",
+        &["numNewActiveRequests"],
+    ),
+    (
+        "numCompletedRequests",
+        "requests",
+        "numCompletedRequests",
+        &["numCompletedRequests"],
+    ),
+    (
+        "numActiveRequests / maxNumActiveRequests",
+        "%",
+        "100.0 * numActiveRequests / NULLIF(maxNumActiveRequests, 0)",
+        &["numActiveRequests", "maxNumActiveRequests"],
+    ),
+    (
+        "kvCacheStats.usedNumBlocks / maxNumBlocks",
+        "%",
+        "100.0 * kvCacheStats_usedNumBlocks / NULLIF(kvCacheStats_maxNumBlocks, 0)",
+        &["kvCacheStats_usedNumBlocks", "kvCacheStats_maxNumBlocks"],
+    ),
+    (
+        "kvCacheStats.cacheHitRate",
+        "ratio",
+        "kvCacheStats_cacheHitRate",
+        &["kvCacheStats_cacheHitRate"],
+    ),
+    (
+        "inflightBatchingStats.numScheduledRequests",
+        "requests",
+        "inflightBatchingStats_numScheduledRequests",
+        &["inflightBatchingStats_numScheduledRequests"],
+    ),
+    (
+        "inflightBatchingStats.numContextRequests",
+        "requests",
+        "inflightBatchingStats_numContextRequests",
+        &["inflightBatchingStats_numContextRequests"],
+    ),
+    (
+        "inflightBatchingStats.numGenRequests",
+        "requests",
+        "inflightBatchingStats_numGenRequests",
+        &["inflightBatchingStats_numGenRequests"],
+    ),
+    (
+        "inflightBatchingStats.numPausedRequests",
+        "requests",
+        "inflightBatchingStats_numPausedRequests",
+        &["inflightBatchingStats_numPausedRequests"],
+    ),
+    (
+        "inflightBatchingStats.numCtxTokens",
+        "tokens",
+        "inflightBatchingStats_numCtxTokens",
+        &["inflightBatchingStats_numCtxTokens"],
+    ),
+    (
+        "staticBatchingStats.numScheduledRequests",
+        "requests",
+        "staticBatchingStats_numScheduledRequests",
+        &["staticBatchingStats_numScheduledRequests"],
+    ),
+    (
+        "staticBatchingStats.numContextRequests",
+        "requests",
+        "staticBatchingStats_numContextRequests",
+        &["staticBatchingStats_numContextRequests"],
+    ),
+    (
+        "scheduledNumPrefillRequests",
+        "requests",
+        "scheduledNumPrefillRequests",
+        &["scheduledNumPrefillRequests"],
+    ),
+    (
+        "scheduledNumDecodeRequests",
+        "requests",
+        "scheduledNumDecodeRequests",
+        &["scheduledNumDecodeRequests"],
+    ),
+    (
+        "queuedNumPrefillRequests",
+        "requests",
+        "queuedNumPrefillRequests",
+        &["queuedNumPrefillRequests"],
+    ),
+    (
+        "queuedNumDecodeRequests",
+        "requests",
+        "queuedNumDecodeRequests",
+        &["queuedNumDecodeRequests"],
+    ),
+    ("gpuMemUsage", "bytes", "gpuMemUsage", &["gpuMemUsage"]),
+];
+
+/// The `iteration-stats` SQL for an `iteration` table with `columns`: one
+/// row `iterations` per input (count only), then per input and metric of
+/// [`ITERATION_METRICS`] whose columns exist: count (iterations that carry
+/// it), mean, min, p50, p90, p99 (numpy-linear `percentile`), max. Only
+/// metrics whose fields the inputs have are listed, so the SQL never names
+/// a missing column.
+pub fn iteration_stats_sql(columns: &[String]) -> String {
+    let has = |c: &str| columns.iter().any(|x| x.eq_ignore_ascii_case(c));
+    let mut parts = vec![
+        "SELECT input, 0 AS ord, 'iterations' AS metric, 'records' AS unit, 1.0 AS value FROM iteration"
+            .to_owned(),
+    ];
+    for (i, (metric, unit, expr, needs)) in ITERATION_METRICS.iter().enumerate() {
+        if needs.iter().all(|c| has(c)) {
+            parts.push(format!(
+                "SELECT input, {} AS ord, '{metric}' AS metric, '{unit}' AS unit, {expr} AS value FROM iteration",
+                i + 1
+            ));
+        }
+    }
+    format!(
+        "WITH v AS ({}) \
+         SELECT input, metric, unit, COUNT(value) AS count, \
+                CASE WHEN ord > 0 THEN AVG(value) END AS mean, CASE WHEN ord > 0 THEN MIN(value) END AS min, \
+                CASE WHEN ord > 0 THEN percentile(value, 50) END AS p50, \
+                CASE WHEN ord > 0 THEN percentile(value, 90) END AS p90, \
+                CASE WHEN ord > 0 THEN percentile(value, 99) END AS p99, \
+                CASE WHEN ord > 0 THEN MAX(value) END AS max \
+         FROM v GROUP BY input, ord, metric, unit HAVING COUNT(value) > 0 ORDER BY input, ord",
+        parts.join(" UNION ALL ")
+    )
 }
 
 /// Renders sections: titled tables (`## title [query]`); CSV as one tidy
