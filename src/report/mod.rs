@@ -602,7 +602,13 @@ fn gpu_section(db: &Database) -> Result<Value> {
         .iter()
         .filter(|r| int_of(&r[c("gap_ns")]).is_some())
         .collect();
-    g.sort_by_key(|r| std::cmp::Reverse(int_of(&r[c("gap_ns")])));
+    // Whole-device gaps first (the GPU ran nothing), then per stream.
+    g.sort_by_key(|r| {
+        (
+            text_of(&r[c("scope")]) != "device",
+            std::cmp::Reverse(int_of(&r[c("gap_ns")])),
+        )
+    });
     let cols = [
         "scope",
         "device",
@@ -629,7 +635,7 @@ fn gpu_section(db: &Database) -> Result<Value> {
         }
     }
     Ok(json!({
-        "gaps": table("Largest idle gaps (gpu-idle, top 5 per device and stream)", "gpu-idle", &largest),
+        "gaps": table("Largest idle gaps (gpu-idle, top 5 per device, then per stream; gap_ts and gap_ns in ns)", "gpu-idle", &largest),
         "extras": extras,
         "extras_missing": GPU_EXTRAS.iter().filter(|n| sql::Bundled::find(n).is_none()).collect::<Vec<_>>(),
     }))
