@@ -375,6 +375,26 @@ fn every_input_kind_gets_its_section_with_the_numbers_stats_prints() {
                 let gaps = page_table(&r, "gpu-idle:gaps");
                 assert_eq!(gaps["rows"][0][col(gaps, "gap_ns")], 6999);
                 assert_eq!(gaps["rows"][0][col(gaps, "kernel_before")], "add_kernel");
+                // The launch / overlap analyses, as their bundled queries print them.
+                for q in [
+                    "kernel-launch-stats",
+                    "comm-comp-overlap",
+                    "kernel-type-breakdown",
+                    "idle-time-breakdown",
+                ] {
+                    let input = inputs[0].to_str().unwrap();
+                    let (ok, out, err) = match run(&["query", q, input, "--output-format", "csv"]) {
+                        (true, out, err) => (true, out, err),
+                        _ => run(&["query", q, input, "--format", "csv"]),
+                    };
+                    assert!(ok, "{err}");
+                    let rows = out.lines().count() - 1;
+                    assert_eq!(
+                        page_table(&r, q)["rows"].as_array().unwrap().len(),
+                        rows,
+                        "{q}"
+                    );
+                }
             }
             "iteration-stats" => {
                 // old-keys.json by hand: iterLatencyMS 7.5, 6.25, 6.0 → mean
