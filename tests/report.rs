@@ -314,7 +314,7 @@ fn every_input_kind_gets_its_section_with_the_numbers_stats_prints() {
         .flatten()
         .cloned()
         .collect();
-    let cases: Vec<(&str, Vec<PathBuf>, Vec<&str>)> = vec![
+    let mut cases: Vec<(&str, Vec<PathBuf>, Vec<&str>)> = vec![
         ("trtllm", trt, vec!["sec-requests"]),
         ("aiperf", aiperf, vec!["sec-client"]),
         ("vllm", vllm, vec!["sec-client"]),
@@ -327,6 +327,13 @@ fn every_input_kind_gets_its_section_with_the_numbers_stats_prints() {
             vec!["sec-requests", "sec-client", "sec-gpu", "sec-iterations"],
         ),
     ];
+    // An Nsight Systems SQLite export (real data beside the checkout).
+    let nsys = common::shared("realdata/pipit/tests/data/saxpy-mpi-cuda_nsys_perlmutter0.sqlite");
+    if nsys.exists() {
+        cases.push(("nsys", vec![nsys], vec!["sec-gpu"]));
+    } else {
+        eprintln!("SKIP nsys report: {} is missing", nsys.display());
+    }
     for (name, inputs, want) in cases {
         let html = dir.path().join(format!("{name}.html"));
         report(&inputs, &html);
