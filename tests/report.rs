@@ -81,10 +81,9 @@ fn report(inputs: &[PathBuf], html: &Path) {
     );
 }
 
-/// `stats` as JSON (object keyed by query name), in whichever spelling of
-/// the output-format option this build has.
+/// `stats` as JSON (object keyed by query name).
 fn stats_json(inputs: &[PathBuf]) -> serde_json::Map<String, Value> {
-    for flag in ["--output-format", "--format"] {
+    for flag in ["--output-format"] {
         let mut args = vec!["stats".to_owned()];
         args.extend(inputs.iter().map(|p| p.display().to_string()));
         args.extend([flag.into(), "json".into()]);
@@ -391,10 +390,7 @@ fn every_input_kind_gets_its_section_with_the_numbers_stats_prints() {
                     "idle-time-breakdown",
                 ] {
                     let input = inputs[0].to_str().unwrap();
-                    let (ok, out, err) = match run(&["query", q, input, "--output-format", "csv"]) {
-                        (true, out, err) => (true, out, err),
-                        _ => run(&["query", q, input, "--format", "csv"]),
-                    };
+                    let (ok, out, err) = run(&["query", q, input, "--output-format", "csv"]);
                     assert!(ok, "{err}");
                     let rows = out.lines().count() - 1;
                     let all = page_table(&r, &format!("{q}:all"));

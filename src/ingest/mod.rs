@@ -9,8 +9,8 @@ pub mod client;
 pub mod iter_stats;
 pub mod jsonrec;
 pub mod nsys;
-pub mod prometheus;
 pub mod perfetto_proto;
+pub mod prometheus;
 pub mod trtllm;
 pub mod vllm;
 
