@@ -1461,6 +1461,9 @@ impl Importer<'_> {
                     time_shift_ns: num("time_shift_ns") as i64,
                     anchor,
                     producer: None,
+                    rank: has("rank").then(|| num("rank") as i64),
+                    host: has("host").then(|| text("host")),
+                    pid: has("pid").then(|| num("pid") as i64),
                 });
             }
             if let ("warnings_by_kind", Value::Dict(d)) = (k.as_str(), v) {

@@ -26,6 +26,8 @@
 //! | `input_N.time_shift_ns` | int | ns `--shift`/`--align`/`--align-start` added to its timestamps (0: none) |
 //! | `input_N.alignment` | string | `shift` or `start_at`: the option that moved it; absent when none applied |
 //! | `input_N.alignment_ns` | int | that option's value in ns (the DELTA of `shift`, the OFFSET of `start_at`) |
+//! | `input_N.rank` | int | Kineto `distributedInfo.rank` of input N; absent when it does not say |
+//! | `input_N.host`, `input_N.pid` | string, int | host and pid from a `perf_metrics-{kind}-{host}-{pid}-{stamp}.jsonl` file name; absent otherwise |
 //! | `warnings_by_kind.KIND` | uint | warnings by kind; absent when there are none |
 //!
 //! `N` counts inputs from 0 in command-line order. Nothing else about the
@@ -102,6 +104,15 @@ pub(super) fn annotations(trace: &Trace, shift: i64) -> Vec<DebugAnnotation> {
             };
             d.push(named("alignment", V::StringValue(kind.into())));
             d.push(named("alignment_ns", V::IntValue(ns)));
+        }
+        if let Some(rank) = input.rank {
+            d.push(named("rank", V::IntValue(rank)));
+        }
+        if let Some(host) = &input.host {
+            d.push(named("host", V::StringValue(host.clone())));
+        }
+        if let Some(pid) = input.pid {
+            d.push(named("pid", V::IntValue(pid)));
         }
         ann.push(dict(&format!("input_{i}"), d));
     }
