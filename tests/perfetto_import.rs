@@ -598,6 +598,7 @@ fn damaged_traces_never_panic() {
                     format: Some(ingest::Format::PerfettoProto),
                     salvage,
                     requests_only: false,
+                    scrape_interval_ns: None,
                 };
                 if let Ok(t) =
                     ingest::load_inputs_with(vec![(input, ingest::Format::PerfettoProto)], &opts)
