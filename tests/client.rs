@@ -623,7 +623,7 @@ fn stats_command_formats() {
     // Iteration statistics alone get their own section (tests/report.rs
     // checks its numbers by hand).
     let iters = fixture("iter_stats/old-keys.json").display().to_string();
-    let (ok, out, err) = run(&["stats", &iters]);
+    let (ok, out, err) = run(&["stats", "--output-format", "table", &iters]);
     assert!(ok, "{err}");
     assert!(out.contains("[iteration-stats]"), "{out}");
 }

@@ -50,6 +50,10 @@ const SKIP: &[(&str, &str)] = &[
         "asks a live Prometheus server; its output is mapped to a fixture",
     ),
     (
+        "duckdb ",
+        "the DuckDB CLI is not installed here; tests/export_duckdb.rs runs the same views with DuckDB's Python package",
+    ),
+    (
         "while sleep 1; do curl",
         "scrapes a live server; its output is mapped to a fixture",
     ),
@@ -131,6 +135,14 @@ fn every_readme_example_runs_as_written() {
         };
         std::fs::write(work.join(name), bytes).unwrap();
     }
+    // The `export` example's directory of rank traces.
+    let runs = work.join("runs").join("2026-11-30");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::copy(
+        root.join("fixtures/chrome/kineto_small.json"),
+        runs.join("rank-1.pt.trace.json"),
+    )
+    .unwrap();
     let bin = assert_cmd::cargo::cargo_bin("breakdown-trace");
     let path = format!(
         "{}:{}",

@@ -172,7 +172,7 @@ pub enum Command {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         /// Output directory (created if missing).
-        #[arg(short, long, value_name = "DIR")]
+        #[arg(short, long, value_name = "PATH")]
         output: PathBuf,
         /// Force the input format instead of detecting it.
         #[arg(long, value_name = "NAME", value_parser = parse_format)]
