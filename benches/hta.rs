@@ -63,7 +63,7 @@ fn main() {
         }
     };
     let t = Instant::now();
-    let trace = ingest::load(&[path.clone()], None).expect("trace loads");
+    let trace = ingest::load(std::slice::from_ref(&path), None).expect("trace loads");
     println!(
         "load {}: {:.2} s",
         path.display(),

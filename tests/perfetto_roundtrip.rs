@@ -137,8 +137,7 @@ fn same_tables(
         // A trace or `db` file read back attributes processes and their GPU
         // work to itself, not to the inputs it was made from (README,
         // "Reading traces back"): those two columns are not compared.
-        if ["process", "gpu_work", "thread_slice", "process_slice"].contains(table)
-        {
+        if ["process", "gpu_work", "thread_slice", "process_slice"].contains(table) {
             for (k, c) in ca.iter().enumerate() {
                 if c == "input" || c == "rank" {
                     for r in a.iter_mut().chain(b.iter_mut()) {
@@ -215,7 +214,7 @@ fn fixtures() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for dir in ["aiperf", "chrome", "iter_stats", "trtllm", "vllm"] {
         for p in common::files_ending(&common::fixture(dir), "") {
-            if ingest::load(&[p.clone()], None).is_ok() {
+            if ingest::load(std::slice::from_ref(&p), None).is_ok() {
                 v.push(p);
             }
         }

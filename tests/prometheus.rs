@@ -192,7 +192,7 @@ fn vllm_scrapes_need_the_scrape_interval() {
     );
     assert!(!out.exists(), "no output on error");
 
-    let (d, _) = convert(&[path.clone()], &["--scrape-interval", "2s"]);
+    let (d, _) = convert(std::slice::from_ref(&path), &["--scrape-interval", "2s"]);
     let m = r#"{engine="0",model_name="C:\\models\\llama \"8B\"\nv2"}"#;
     let two = 2_000_000_000u64;
     assert_eq!(
@@ -309,7 +309,7 @@ fn query_range_matrix() {
     let trace = load(&path, None);
     assert_eq!(trace.warnings.get("non_finite_value"), 1);
     assert_eq!(trace.warnings.get("counter_reset"), 1);
-    let (d, _) = convert(&[path.clone()], &[]);
+    let (d, _) = convert(std::slice::from_ref(&path), &[]);
     let l = r#"{instance="10.0.0.7:8000",job="vllm",model_name="llama"}"#;
     let (t1, t2, t3) = (
         T0 + 15_500_000_000,

@@ -83,7 +83,8 @@ fn report(inputs: &[PathBuf], html: &Path) {
 
 /// `stats` as JSON (object keyed by query name).
 fn stats_json(inputs: &[PathBuf]) -> serde_json::Map<String, Value> {
-    for flag in ["--output-format"] {
+    {
+        let flag = "--output-format";
         let mut args = vec!["stats".to_owned()];
         args.extend(inputs.iter().map(|p| p.display().to_string()));
         args.extend([flag.into(), "json".into()]);
