@@ -3,38 +3,18 @@
 -- A gap = time between the end of the unit's work so far (the union of its intervals: on a stream, the previous
 -- work's end) and the start of the next work item; gaps of 0 or less are not idle. The gap's cause, from the work
 -- item that ends it (HTA's rules, first match wins):
---   host_wait: its launch (its incoming Kineto `ac2g` flow, else the runtime call of the same `correlation`) started after the gap
---     began: the CPU had not enqueued it yet;
+--   host_wait: its launch (`gpu_work.launch_id`: its incoming Kineto `ac2g` flow, else the runtime call of the same
+--     `correlation`) started after the gap began: the CPU had not enqueued it yet;
 --   kernel_wait: the gap is shorter than :kernel_wait_ns (default 30000 ns; HTA's consecutive_kernel_delay, whose
 --     default 30 is compared with microsecond timestamps, i.e. 30 µs): the overhead of back-to-back launches;
 --   other: the rest (e.g. waiting on an event from another stream). Work without a launch is never host_wait.
 -- Columns: scope ('stream' or 'device'), device, stream (NULL for a device), idle_category, gaps (count),
 -- idle_ns (sum of the gaps, ns), idle_pct = 100 * idle_ns / the unit's total idle (HTA idle_time_ratio * 100).
 -- Only categories with gaps have rows.
-WITH no_flow AS MATERIALIZED (
-  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
-  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
-                                 AND a.key = 'debug.correlation') AS corr
-  FROM gpu_work k JOIN slice ks ON ks.id = k.id
-  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
-),
-calls AS MATERIALIZED (
-  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
-                AND a.key = 'debug.correlation') AS corr
-  FROM slice s
-  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
-),
-launch AS (
-  SELECT slice_in, slice_out FROM flow
-  UNION ALL
-  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
-),
-work AS (
+WITH work AS (
   SELECT k.id, k.ts, k.ts + k.dur AS end_ts, k.upid, k.utid, l.ts AS l_ts
   FROM gpu_work k
-  LEFT JOIN launch f ON f.slice_in = k.id
-  LEFT JOIN slice l ON l.id = f.slice_out
+  LEFT JOIN slice l ON l.id = k.launch_id
   WHERE k.artifact IS NULL AND k.utid IS NOT NULL
 ),
 units AS (

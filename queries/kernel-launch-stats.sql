@@ -1,9 +1,9 @@
 -- Launch-bound or not, per device: how long the CPU takes to launch GPU work, how long the GPU then runs it, and
 -- how much of the device's idle time sits between a launch and the start of what it launched.
 -- (HTA get_cuda_kernel_launch_stats, summarised; the rows themselves are `kernel-launches`.)
--- GPU work = `gpu_work` (kernel, memcpy, memset; profiler artifacts left out). Its launch = the slice at the other
--- end of its incoming flow (Kineto `ac2g` = CUPTI correlation id), else the cuda_runtime/cuda_driver slice with the
--- same `correlation` argument; work with neither counts in `unlaunched`.
+-- GPU work = `gpu_work` (kernel, memcpy, memset; profiler artifacts left out). Its launch = `gpu_work.launch_id`: the
+-- slice at the other end of its incoming flow (Kineto `ac2g` = CUPTI correlation id), else the cuda_runtime/cuda_driver
+-- slice with the same `correlation` argument; work with neither counts in `unlaunched`.
 -- Per launched work item (ns): cpu_dur = the launch call's dur, gpu_dur = the work's dur,
 -- launch_delay = max(0, work start - launch end) (HTA's definition, clipped at 0 as HTA does).
 -- short_kernels = items with gpu_dur < cpu_dur (HTA: GPU shorter than its CPU launch: the launch-bound signature);
@@ -15,30 +15,10 @@
 -- gap end - max(gap start, launch ts) (the launch was issued, the GPU had not started it: launch latency / queueing
 -- behind dependencies), the rest of the gap is before the launch (the host had not launched yet: host-bound).
 -- Gaps closed by unlaunched work count in neither part. idle_after_launch_pct = 100 * that / idle_ns.
-WITH no_flow AS MATERIALIZED (
-  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
-  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
-                                 AND a.key = 'debug.correlation') AS corr
-  FROM gpu_work k JOIN slice ks ON ks.id = k.id
-  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
-),
-calls AS MATERIALIZED (
-  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
-                AND a.key = 'debug.correlation') AS corr
-  FROM slice s
-  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
-),
-launch AS (
-  SELECT slice_in, slice_out FROM flow
-  UNION ALL
-  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
-),
-work AS (
+WITH work AS (
   SELECT k.id, k.ts, k.dur, k.ts + k.dur AS end_ts, k.upid, l.ts AS l_ts, l.dur AS l_dur
   FROM gpu_work k
-  LEFT JOIN launch f ON f.slice_in = k.id
-  LEFT JOIN slice l ON l.id = f.slice_out
+  LEFT JOIN slice l ON l.id = k.launch_id
   WHERE k.artifact IS NULL AND k.upid IS NOT NULL
 ),
 ordered AS (

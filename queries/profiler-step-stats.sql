@@ -4,33 +4,15 @@
 -- GPU-side copies in gpu_user_annotation are not counted twice). step = N, ts, dur_ns = the annotation's span (ns).
 -- GPU work (`gpu_work`, profiler artifacts left out) belongs to the iteration during which its launch started
 -- (HTA: an event is in ProfilerStep s when s.ts <= ts < s.ts + s.dur, GPU work by its correlated runtime call);
--- launch = its incoming Kineto `ac2g` flow's other end, else the runtime call of the same `correlation`; work without one goes by its own start.
+-- launch = `gpu_work.launch_id` (its incoming Kineto `ac2g` flow's other end, else the runtime call of the same
+-- `correlation`); work without one goes by its own start.
 -- Work launched outside every iteration is left out. Iterations are taken not to overlap (the latest started wins).
 -- Per (step, device): work_items, gpu_span_ns = first start .. last end of its work, gpu_busy_ns = union of the
 -- work's intervals, gpu_idle_ns = span - busy, busy_pct = 100 * busy / span, top_kernel = the name with the most
 -- summed GPU time (ties: by name) and top_kernel_ns its time; slowest = rank by dur_ns (1 = slowest).
 -- An iteration without GPU work has one row with NULL device. Ordered by dur_ns, largest first, then step.
 -- For iterations delimited by your own annotations, copy this query and change the name pattern.
-WITH no_flow AS MATERIALIZED (
-  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
-  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
-                                 AND a.key = 'debug.correlation') AS corr
-  FROM gpu_work k JOIN slice ks ON ks.id = k.id
-  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
-),
-calls AS MATERIALIZED (
-  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
-                AND a.key = 'debug.correlation') AS corr
-  FROM slice s
-  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
-),
-launch AS (
-  SELECT slice_in, slice_out FROM flow
-  UNION ALL
-  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
-),
-steps AS (
+WITH steps AS (
   SELECT id AS step_id, ts, ts + dur AS end_ts, dur, name,
          CAST(substr(name, instr(name, '#') + 1) AS INTEGER) AS step
   FROM slice
@@ -39,8 +21,7 @@ steps AS (
 work AS (
   SELECT k.id, k.ts, k.dur, k.ts + k.dur AS end_ts, k.upid, k.name, COALESCE(l.ts, k.ts) AS at
   FROM gpu_work k
-  LEFT JOIN launch f ON f.slice_in = k.id
-  LEFT JOIN slice l ON l.id = f.slice_out
+  LEFT JOIN slice l ON l.id = k.launch_id
   WHERE k.artifact IS NULL
 ),
 ev AS (

@@ -1,39 +1,20 @@
 -- Queue length over time per stream: GPU work launched but not yet started (HTA get_queue_length_time_series).
--- GPU work = `gpu_work` (kernel, memcpy, memset; profiler artifacts left out) that has a launch: the slice at the
--- other end of its incoming flow (Kineto `ac2g` = CUPTI correlation id), else the runtime call with the same
--- `correlation` argument. Work without one is left out (HTA keeps
--- only work whose runtime call it finds, too).
+-- GPU work = `gpu_work` (kernel, memcpy, memset; profiler artifacts left out) that has a launch (`gpu_work.launch_id`:
+-- the slice at the other end of its incoming flow, Kineto `ac2g` = CUPTI correlation id, else the runtime call with
+-- the same `correlation` argument). Work without one is left out (HTA keeps only work whose runtime call it finds,
+-- too).
 -- HTA's definition: the queue of a stream grows by 1 at each launch's start (ts of the runtime call) and shrinks by
 -- 1 when the launched work starts executing on the stream (its ts). One row per change: ts (ns), device, stream,
 -- queue_length after the change (a step function: the value holds until the stream's next row). At equal ts a
 -- launch is counted before a start. Ordered by device, stream, ts.
-WITH no_flow AS MATERIALIZED (
-  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
-  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
-                                 AND a.key = 'debug.correlation') AS corr
-  FROM gpu_work k JOIN slice ks ON ks.id = k.id
-  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
-),
-calls AS MATERIALIZED (
-  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
-                AND a.key = 'debug.correlation') AS corr
-  FROM slice s
-  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
-),
-launch AS (
-  SELECT slice_in, slice_out FROM flow
-  UNION ALL
-  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
-),
-ev AS (
+WITH ev AS (
   SELECT k.utid, l.ts AS ts, 1 AS delta, k.id
-  FROM gpu_work k JOIN launch f ON f.slice_in = k.id JOIN slice l ON l.id = f.slice_out
+  FROM gpu_work k JOIN slice l ON l.id = k.launch_id
   WHERE k.artifact IS NULL AND k.utid IS NOT NULL
   UNION ALL
   SELECT k.utid, k.ts, -1, k.id
-  FROM gpu_work k JOIN launch f ON f.slice_in = k.id
-  WHERE k.artifact IS NULL AND k.utid IS NOT NULL
+  FROM gpu_work k
+  WHERE k.artifact IS NULL AND k.utid IS NOT NULL AND k.launch_id IS NOT NULL
 ),
 q AS (
   SELECT utid, ts, SUM(delta) OVER (PARTITION BY utid ORDER BY ts, delta DESC, id

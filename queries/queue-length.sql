@@ -1,38 +1,20 @@
 -- Queue length per stream, summarised: how many launched GPU work items wait for the stream (HTA
 -- get_queue_length_summary).
 -- The series is `queue-length-series` (HTA's definition: +1 at each launch's start, -1 when the launched work
--- starts on the stream; work from `gpu_work`, profiler artifacts left out, that has a launch: `ac2g` flow or same `correlation`).
+-- starts on the stream; work from `gpu_work`, profiler artifacts left out, that has a launch: `gpu_work.launch_id`,
+-- by `ac2g` flow or same `correlation`).
 -- Columns: device, stream, changes (rows of the series), then over the series' values as HTA's pandas describe()
 -- takes them (one value per change, not weighted by time): mean, min, p25, p50, p75 (numpy-linear), max;
 -- time_weighted_mean = the step function's average over first change .. last change (ours; the queue a launch
 -- finds on average). Ordered by device, stream.
-WITH no_flow AS MATERIALIZED (
-  -- GPU work -> its launch: the Kineto `ac2g` flow; for work without one, the CUDA runtime/driver call with the
-  -- same `correlation` argument (traces written without flows; HTA pairs by correlation only).
-  SELECT k.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = ks.arg_set_id
-                                 AND a.key = 'debug.correlation') AS corr
-  FROM gpu_work k JOIN slice ks ON ks.id = k.id
-  WHERE NOT EXISTS (SELECT 1 FROM flow f WHERE f.slice_in = k.id)
-),
-calls AS MATERIALIZED (
-  SELECT s.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = s.arg_set_id
-                AND a.key = 'debug.correlation') AS corr
-  FROM slice s
-  WHERE lower(s.category) IN ('cuda_runtime', 'cuda_driver') AND EXISTS (SELECT 1 FROM no_flow WHERE corr IS NOT NULL)
-),
-launch AS (
-  SELECT slice_in, slice_out FROM flow
-  UNION ALL
-  SELECT n.id, MIN(c.id) FROM no_flow n JOIN calls c ON c.corr = n.corr GROUP BY n.id
-),
-ev AS (
+WITH ev AS (
   SELECT k.utid, l.ts AS ts, 1 AS delta, k.id
-  FROM gpu_work k JOIN launch f ON f.slice_in = k.id JOIN slice l ON l.id = f.slice_out
+  FROM gpu_work k JOIN slice l ON l.id = k.launch_id
   WHERE k.artifact IS NULL AND k.utid IS NOT NULL
   UNION ALL
   SELECT k.utid, k.ts, -1, k.id
-  FROM gpu_work k JOIN launch f ON f.slice_in = k.id
-  WHERE k.artifact IS NULL AND k.utid IS NOT NULL
+  FROM gpu_work k
+  WHERE k.artifact IS NULL AND k.utid IS NOT NULL AND k.launch_id IS NOT NULL
 ),
 q AS (
   SELECT utid, ts, SUM(delta) OVER w AS queue_length, ROW_NUMBER() OVER w AS rn

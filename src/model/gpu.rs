@@ -17,7 +17,7 @@
 //! lane of their own under the stream and are kept out of span, busy, idle
 //! and gap statistics.
 
-use super::{SliceId, Trace, TrackKind};
+use super::{ArgValue, Args, SliceId, Trace, TrackKind};
 
 /// What a piece of GPU work does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -268,6 +268,96 @@ pub fn classify(trace: &Trace) -> Vec<Option<GpuKind>> {
             )
         })
         .collect()
+}
+
+/// Categories of the CPU calls that launch GPU work (Kineto's spellings,
+/// compared without case): the CUDA runtime and driver APIs.
+pub fn is_launch_category(category: &str) -> bool {
+    category.eq_ignore_ascii_case("cuda_runtime") || category.eq_ignore_ascii_case("cuda_driver")
+}
+
+/// A slice's top-level integer argument `correlation` (Kineto's CUPTI
+/// correlation id), from listed or raw JSON args; `None` when absent or
+/// not an integer.
+pub fn correlation_arg(trace: &Trace, slice: &super::Slice) -> Option<i64> {
+    match slice.args {
+        Args::None => None,
+        Args::List { .. } => trace
+            .arg_list(slice.args)
+            .iter()
+            .find(|a| trace.str(a.key) == "correlation")
+            .and_then(|a| match a.value {
+                ArgValue::Int(v) => Some(v),
+                ArgValue::Uint(v) => i64::try_from(v).ok(),
+                _ => None,
+            }),
+        Args::Raw { .. } => {
+            #[derive(serde::Deserialize)]
+            struct Only {
+                correlation: Option<serde_json::Number>,
+            }
+            let text = trace.raw_args(slice.args)?;
+            if !text.contains("\"correlation\"") {
+                return None;
+            }
+            serde_json::from_str::<Only>(text)
+                .ok()?
+                .correlation?
+                .as_i64()
+        }
+    }
+}
+
+/// The CPU call that launched each piece of GPU work, by model index
+/// (`None` for slices that are not GPU work, and for work whose launch is
+/// unknown): the slice at the other end of the work's incoming flow
+/// (Kineto's `ac2g` flow, which links a runtime call and its kernel by
+/// CUPTI correlation id; nsys' launch flows; the first such flow when there
+/// are several), else — for traces written without flows, as HTA pairs
+/// them — the first (by [`Trace::id_order_key`]) `cuda_runtime`/`cuda_driver`
+/// slice whose `correlation` argument equals the work's. The SQL column
+/// `gpu_work.launch_id` and the queue-length counters read this; `kinds`
+/// is [`classify`]'s answer.
+pub fn launches(trace: &Trace, kinds: &[Option<GpuKind>]) -> Vec<Option<SliceId>> {
+    let n = trace.slices.len();
+    let mut out: Vec<Option<SliceId>> = vec![None; n];
+    for f in &trace.flows {
+        let to = f.to.index();
+        if kinds.get(to).is_some_and(|k| k.is_some()) && out[to].is_none() {
+            out[to] = Some(f.from);
+        }
+    }
+    let missing: Vec<(usize, i64)> = (0..n)
+        .filter(|&i| kinds[i].is_some() && out[i].is_none())
+        .filter_map(|i| correlation_arg(trace, &trace.slices[i]).map(|c| (i, c)))
+        .collect();
+    if missing.is_empty() {
+        return out;
+    }
+    let mut first: rustc_hash::FxHashMap<i64, usize> = rustc_hash::FxHashMap::default();
+    for (i, s) in trace.slices.iter().enumerate() {
+        if !s
+            .category
+            .is_some_and(|c| is_launch_category(trace.str(c)))
+        {
+            continue;
+        }
+        let Some(c) = correlation_arg(trace, s) else {
+            continue;
+        };
+        first
+            .entry(c)
+            .and_modify(|j| {
+                if trace.id_order_key(i) < trace.id_order_key(*j) {
+                    *j = i;
+                }
+            })
+            .or_insert(i);
+    }
+    for (i, c) in missing {
+        out[i] = first.get(&c).map(|&j| SliceId(j as u32));
+    }
+    out
 }
 
 #[cfg(test)]

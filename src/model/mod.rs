@@ -440,6 +440,14 @@ impl Trace {
         &self.tracks[id.index()]
     }
 
+    /// The order of trace processor's slice ids (the SQL `slice.id`): by
+    /// `ts`, longer first, shallower first, then model index. "The first"
+    /// of several slices means the smallest of this key everywhere.
+    pub fn id_order_key(&self, i: usize) -> (i64, std::cmp::Reverse<i64>, u32, usize) {
+        let s = &self.slices[i];
+        (s.ts, std::cmp::Reverse(s.dur), s.depth, i)
+    }
+
     pub fn slice(&self, id: SliceId) -> &Slice {
         &self.slices[id.index()]
     }

@@ -116,6 +116,9 @@ pub struct Database {
     pub conn: Connection,
     /// The trace the virtual tables read (`None` for a file).
     store: Option<Arc<Store>>,
+    /// The virtual tables over `store`, shared with [`Database::sibling`]s
+    /// so a table built by one connection serves all.
+    tables: Vec<Arc<vtab::Lazy>>,
 }
 
 /// How many databases SQL may attach. 0 for queries: `ATTACH` and
@@ -145,14 +148,37 @@ impl Database {
     pub fn in_memory(trace: Trace) -> Result<Database> {
         let conn = Connection::open_in_memory().map_err(load_err)?;
         let store = Store::new(trace);
-        vtab::register(&conn, &tables::all(&store)).map_err(load_err)?;
-        conn.execute_batch(&schema::views()).map_err(load_err)?;
-        functions::register(&conn).map_err(load_err)?;
-        set_attach_limit(&conn, 0);
+        let tables = tables::all(&store);
+        let conn = Self::connect(conn, &tables)?;
         Ok(Database {
             conn,
             store: Some(store),
+            tables,
         })
+    }
+
+    fn connect(conn: Connection, tables: &[Arc<vtab::Lazy>]) -> Result<Connection> {
+        vtab::register(&conn, tables).map_err(load_err)?;
+        conn.execute_batch(&schema::views()).map_err(load_err)?;
+        functions::register(&conn).map_err(load_err)?;
+        set_attach_limit(&conn, 0);
+        Ok(conn)
+    }
+
+    /// A second connection over the same trace and the same (lazily built)
+    /// tables, for running queries on another thread: a SQLite connection
+    /// runs one statement at a time. `None` for a `db` file. Temporary
+    /// views made on `self` are not seen by the sibling.
+    pub fn sibling(&self) -> Result<Option<Database>> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let conn = Connection::open_in_memory().map_err(load_err)?;
+        Ok(Some(Database {
+            conn: Self::connect(conn, &self.tables)?,
+            store: Some(store.clone()),
+            tables: self.tables.clone(),
+        }))
     }
 
     /// The trace behind the virtual tables (`None` for a `db` file).
@@ -162,8 +188,13 @@ impl Database {
 
     /// Closes the database and gives the trace back (laid out).
     pub fn into_trace(self) -> Option<Trace> {
-        let Database { conn, store } = self;
+        let Database {
+            conn,
+            store,
+            tables,
+        } = self;
         drop(conn); // the virtual tables hold the other references
+        drop(tables);
         store.and_then(|s| Arc::try_unwrap(s).ok()).map(|s| s.trace)
     }
 
@@ -191,7 +222,11 @@ impl Database {
             ));
         }
         functions::register(&conn).map_err(load_err)?;
-        Ok(Database { conn, store: None })
+        Ok(Database {
+            conn,
+            store: None,
+            tables: Vec::new(),
+        })
     }
 
     /// True when `path` starts with SQLite's file header.

@@ -76,17 +76,14 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
             rows: db.run(b.name, b.sql, &[])?,
         });
     }
+    let mut gpu = Vec::new();
     if count(
         db,
         "SELECT COUNT(*) FROM gpu_work WHERE kind = 'kernel' AND artifact IS NULL",
     )? > 0
     {
         let b = bundled("kernel-summary");
-        out.push(Section {
-            title: "GPU kernels",
-            query: b.name,
-            rows: db.run(b.name, b.sql, &[])?,
-        });
+        gpu.push(Job::new("GPU kernels", b.name, b.sql.to_owned()));
     }
     if count(
         db,
@@ -95,16 +92,18 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
     {
         let b = bundled("gpu-idle");
         let inner = b.sql.trim().trim_end_matches(';');
-        let sql = format!(
-            "SELECT scope, device, stream, kernels, span_ns, busy_ns, idle_ns, idle_pct FROM ({inner})"
+        let mut job = Job::new(
+            "GPU idle share (span minus the union of busy intervals; never summed across streams)",
+            b.name,
+            format!(
+                "SELECT scope, device, stream, kernels, span_ns, busy_ns, idle_ns, idle_pct FROM ({inner})"
+            ),
         );
-        out.push(Section {
-            title: "GPU idle share (span minus the union of busy intervals; never summed across streams)",
-            query: b.name,
-            rows: db.run(b.name, &sql, &[("top".into(), "0".into())])?,
-        });
-        out.extend(why_idle(db)?);
+        job.params = vec![("top".into(), "0".into())];
+        gpu.push(job);
+        gpu.extend(why_idle());
     }
+    out.extend(run_parallel(db, gpu)?);
     if count(db, "SELECT COUNT(*) FROM metric_series")? > 0 {
         let b = bundled("metric-summary");
         out.push(Section {
@@ -138,55 +137,113 @@ pub fn sections(db: &Database, include_warmup: bool) -> Result<Vec<Section>> {
 /// type, idle by cause per device, communication hidden behind compute (when
 /// there is communication) and the launch-bound signature (when work has
 /// launches). Each is a bundled query, trimmed to its headline columns.
-fn why_idle(db: &Database) -> Result<Vec<Section>> {
-    let trimmed = |name: &'static str, select: &str, filter: &str| -> Result<Rows> {
+fn why_idle() -> Vec<Job> {
+    let trimmed = |title: &'static str, name: &'static str, select: &str, filter: &str| {
         let b = bundled(name);
         let inner = b.sql.trim().trim_end_matches(';');
-        db.run(
-            name,
-            &format!("SELECT {select} FROM ({inner}) {filter}"),
-            &[],
-        )
+        Job::new(title, b.name, format!("SELECT {select} FROM ({inner}) {filter}"))
     };
-    let mut out = vec![
-        Section {
-            title: "GPU time by kind of work (union per type; % of the device's span)",
-            query: "kernel-type-breakdown",
-            rows: trimmed("kernel-type-breakdown", "device, kernel_type, time_ns, pct", "")?,
-        },
-        Section {
-            title: "GPU idle by cause per device (host_wait: launched after the gap began; kernel_wait: gap < 30 µs)",
-            query: "idle-time-breakdown",
-            rows: trimmed(
-                "idle-time-breakdown",
-                "device, idle_category, gaps, idle_ns, idle_pct",
-                "WHERE scope = 'device'",
-            )?,
-        },
-    ];
-    let overlap = trimmed(
+    let mut overlap = trimmed(
+        "Communication hidden behind computation",
         "comm-comp-overlap",
         "device, comm_ns, overlap_ns, overlap_pct",
         "WHERE comm_kernels > 0",
-    )?;
-    if !overlap.rows.is_empty() {
-        out.push(Section {
-            title: "Communication hidden behind computation",
-            query: "comm-comp-overlap",
-            rows: overlap,
-        });
-    }
-    let launch = trimmed(
+    );
+    overlap.skip_if_empty = true;
+    let mut launch = trimmed(
+        "Launch-bound signature (short kernels: GPU time < the launch call's CPU time)",
         "kernel-launch-stats",
         "device, launched, short_kernels, short_pct AS launch_bound_pct, launch_delay_p50, \
          idle_after_launch_pct",
         "WHERE launched > 0",
-    )?;
-    if !launch.rows.is_empty() {
+    );
+    launch.skip_if_empty = true;
+    vec![
+        trimmed(
+            "GPU time by kind of work (union per type; % of the device's span)",
+            "kernel-type-breakdown",
+            "device, kernel_type, time_ns, pct",
+            "",
+        ),
+        trimmed(
+            "GPU idle by cause per device (host_wait: launched after the gap began; kernel_wait: gap < 30 µs)",
+            "idle-time-breakdown",
+            "device, idle_category, gaps, idle_ns, idle_pct",
+            "WHERE scope = 'device'",
+        ),
+        overlap,
+        launch,
+    ]
+}
+
+/// One section's query, before it runs.
+struct Job {
+    title: &'static str,
+    query: &'static str,
+    sql: String,
+    params: Vec<(String, String)>,
+    /// Leave the section out when the query returns no rows.
+    skip_if_empty: bool,
+}
+
+impl Job {
+    fn new(title: &'static str, query: &'static str, sql: String) -> Job {
+        Job {
+            title,
+            query,
+            sql,
+            params: Vec::new(),
+            skip_if_empty: false,
+        }
+    }
+}
+
+/// Runs `jobs` on `db` and, for a trace in memory, on sibling connections
+/// over the same tables (one per core, at most 4): the sections are
+/// independent queries, each single-threaded in SQLite. Sections keep the
+/// order of `jobs`; the first error (in that order) is returned.
+fn run_parallel(db: &Database, jobs: Vec<Job>) -> Result<Vec<Section>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
+        .min(jobs.len());
+    let mut siblings = Vec::new();
+    for _ in 1..workers {
+        match db.sibling()? {
+            Some(s) => siblings.push(s),
+            None => break,
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Rows>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let work = |db: &Database| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(job) = jobs.get(i) else { break };
+        let r = db.run(job.query, &job.sql, &job.params);
+        *results[i].lock().expect("no panic while held") = Some(r);
+    };
+    std::thread::scope(|scope| {
+        for s in siblings {
+            let work = &work;
+            scope.spawn(move || work(&s));
+        }
+        work(db);
+    });
+    let mut out = Vec::new();
+    for (job, r) in jobs.iter().zip(results) {
+        let rows = r
+            .into_inner()
+            .expect("no panic while held")
+            .expect("every job ran")?;
+        if job.skip_if_empty && rows.rows.is_empty() {
+            continue;
+        }
         out.push(Section {
-            title: "Launch-bound signature (short kernels: GPU time < the launch call's CPU time)",
-            query: "kernel-launch-stats",
-            rows: launch,
+            title: job.title,
+            query: job.query,
+            rows,
         });
     }
     Ok(out)

@@ -1045,7 +1045,7 @@ fn load_gpu_work(tx: &Transaction, trace: &Trace, slice_ids: &[i64]) -> Res<()> 
 CREATE TABLE gpu_work (
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dur INTEGER NOT NULL, name TEXT, category TEXT,
   kind TEXT NOT NULL, track_id INTEGER NOT NULL, utid INTEGER, upid INTEGER, device TEXT, stream TEXT,
-  artifact TEXT, input TEXT, rank INTEGER
+  artifact TEXT, launch_id INTEGER, input TEXT, rank INTEGER
 );
 INSERT INTO gpu_work
 WITH s AS (
@@ -1064,8 +1064,22 @@ WITH s AS (
   LEFT JOIN thread t ON t.utid = tt.utid
   LEFT JOIN process p ON p.upid = t.upid
 )
-SELECT id, ts, dur, name, category, kind, track_id, utid, upid, device, stream, NULL, input, rank
+SELECT id, ts, dur, name, category, kind, track_id, utid, upid, device, stream, NULL, NULL, input, rank
 FROM s WHERE kind IS NOT NULL ORDER BY id;
+-- The launch: the first incoming flow's other end, else the first CUDA
+-- runtime/driver slice with the same integer `correlation` argument.
+CREATE INDEX ref_flow_in ON flow(slice_in);
+CREATE INDEX ref_args_set ON args(arg_set_id);
+UPDATE gpu_work SET launch_id = COALESCE(
+  (SELECT f.slice_out FROM flow f WHERE f.slice_in = gpu_work.id ORDER BY f.id LIMIT 1),
+  (SELECT MIN(c.id) FROM slice c JOIN args ca ON ca.arg_set_id = c.arg_set_id
+   WHERE lower(c.category) IN ('cuda_runtime', 'cuda_driver') AND ca.key = 'debug.correlation'
+     AND ca.value_type IN ('int', 'uint')
+     AND ca.int_value = (SELECT a.int_value FROM slice k JOIN args a ON a.arg_set_id = k.arg_set_id
+                         WHERE k.id = gpu_work.id AND a.key = 'debug.correlation'
+                           AND a.value_type IN ('int', 'uint'))));
+DROP INDEX ref_flow_in;
+DROP INDEX ref_args_set;
 "#,
     )?;
     let mut up = tx.prepare("UPDATE gpu_work SET artifact = ?2 WHERE id = ?1")?;

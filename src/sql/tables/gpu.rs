@@ -6,7 +6,10 @@
 //! stream's thread and the device's process; NULL off a thread track),
 //! `device` and `stream` (their names), and `artifact`: NULL, or why the
 //! stream cannot have executed it as recorded (a profiler artifact, kept
-//! out of the bundled GPU statistics); `input` (the path of the input it
+//! out of the bundled GPU statistics); `launch_id`: the `slice.id` of the
+//! CPU call that launched it (its incoming `ac2g` flow's other end, else the
+//! CUDA runtime/driver call with the same `correlation` argument;
+//! `crate::model::gpu::launches`), NULL when unknown; `input` (the path of the input it
 //! came from, as given) and `rank` (that input's Kineto
 //! `distributedInfo.rank`), for queries over several inputs.
 
@@ -25,6 +28,8 @@ struct Row {
     utid: Option<i64>,
     upid: Option<i64>,
     artifact: Option<&'static str>,
+    /// SQL id of the launching call.
+    launch_id: Option<u32>,
 }
 
 struct GpuWork {
@@ -34,8 +39,8 @@ struct GpuWork {
 
 const CATEGORY: usize = 4;
 const KIND: usize = 5;
-const INPUT: usize = 12;
-const RANK: usize = 13;
+const INPUT: usize = 13;
+const RANK: usize = 14;
 
 impl Table for GpuWork {
     fn len(&self) -> usize {
@@ -69,6 +74,7 @@ impl Table for GpuWork {
                 .map(|&(_, _, t)| trace.str(trace.tracks[t].name))
                 .into(),
             11 => r.artifact.into(),
+            12 => r.launch_id.map(i64::from).into(),
             INPUT => trace
                 .input_of_slice(st.slice_ids().order[r.id as usize] as usize)
                 .and_then(|i| st.input_path(i))
@@ -128,6 +134,7 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
             Column::new("device", "TEXT"),
             Column::new("stream", "TEXT"),
             Column::new("artifact", "TEXT"),
+            Column::new("launch_id", "INTEGER"),
             Column::new("input", "TEXT"),
             Column::new("rank", "INTEGER"),
         ],
@@ -138,6 +145,8 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
     Arc::new(Lazy::new(d, move || {
         let trace = &s.trace;
         let kinds = gpu::classify(trace);
+        let launches = gpu::launches(trace, &kinds);
+        let id_of = &s.slice_ids().id_of;
         let artifacts: FxHashMap<u32, &'static str> = trace
             .gpu_artifacts
             .iter()
@@ -166,6 +175,7 @@ pub fn table(store: &Arc<Store>) -> Arc<Lazy> {
                 utid,
                 upid,
                 artifact: artifacts.get(&i).copied(),
+                launch_id: launches[i as usize].map(|l| id_of[l.index()]),
             });
         }
         Box::new(GpuWork {

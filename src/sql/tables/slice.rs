@@ -26,10 +26,7 @@ impl SliceIds {
     pub fn new(trace: &Trace) -> SliceIds {
         let n = trace.slices.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
-        order.par_sort_unstable_by_key(|&i| {
-            let s = &trace.slices[i as usize];
-            (s.ts, std::cmp::Reverse(s.dur), s.depth, i)
-        });
+        order.par_sort_unstable_by_key(|&i| trace.id_order_key(i as usize));
         let mut id_of = vec![0u32; n];
         for (k, &i) in order.iter().enumerate() {
             id_of[i as usize] = k as u32;
