@@ -193,7 +193,10 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
         names,
         vec!["forward", "gemm", "step", "cudaLaunchKernel", "gemm"]
     );
-    assert!(err.contains("window the start of the trace – 0.000025 s"), "{err}");
+    assert!(
+        err.contains("window the start of the trace – 0.000025 s"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -249,7 +252,10 @@ fn bundled_queries_and_stats_see_only_the_kept_kernels() {
         assert_eq!(device["span_ns"], 40_000);
         assert_eq!(device["busy_ns"], 27_000);
         assert_eq!(device["idle_ns"], 13_000);
-        assert!(err.contains("note: window 0.000025 s – 0.000065 s"), "{err}");
+        assert!(
+            err.contains("note: window 0.000025 s – 0.000065 s"),
+            "{err}"
+        );
     }
     // Without a window: all six kernels, span 100 µs.
     let (ok, out, _) = run(&[
@@ -320,7 +326,10 @@ fn report_and_diff_honour_the_window() {
         counts,
         vec![("gemm".to_owned(), 2, 2), ("relu".to_owned(), 1, 1)]
     );
-    assert!(err.contains("note: A (") && err.contains("note: B ("), "{err}");
+    assert!(
+        err.contains("note: A (") && err.contains("note: B ("),
+        "{err}"
+    );
 }
 
 #[test]
@@ -333,11 +342,7 @@ fn requests_client_records_and_iterations_are_kept_by_their_start() {
         ["--from", "5ms", "--to", "25ms"],
         ["--from", "ts=100005000000", "--to", "ts=100025000000"],
     ] {
-        let (out, err) = query(
-            "SELECT ctx_request_id FROM request ORDER BY 1",
-            &agg,
-            &w,
-        );
+        let (out, err) = query("SELECT ctx_request_id FROM request ORDER BY 1", &agg, &w);
         assert_eq!(rows(&out), vec!["8", "9"]);
         assert!(err.contains("2 of 4 requests"), "{err}");
         // stats reads the requests without their timeline: same start,
@@ -392,7 +397,14 @@ fn requests_client_records_and_iterations_are_kept_by_their_start() {
 fn a_window_past_the_end_warns_and_quiet_silences_it() {
     let k = fixture("chrome/kineto_small.json");
     let ks = k.to_str().unwrap();
-    let (ok, out, err) = run(&["query", "--sql", "SELECT count(*) FROM slice", ks, "--from", "1h"]);
+    let (ok, out, err) = run(&[
+        "query",
+        "--sql",
+        "SELECT count(*) FROM slice",
+        ks,
+        "--from",
+        "1h",
+    ]);
     assert!(ok, "{err}");
     assert_eq!(rows(&out), vec!["0"]);
     // kineto_small spans 5 µs – 50 µs after its base.
@@ -401,7 +413,13 @@ fn a_window_past_the_end_warns_and_quiet_silences_it() {
         "{err}"
     );
     let (ok, _, err) = run(&[
-        "-q", "query", "--sql", "SELECT count(*) FROM slice", ks, "--from", "1h",
+        "-q",
+        "query",
+        "--sql",
+        "SELECT count(*) FROM slice",
+        ks,
+        "--from",
+        "1h",
     ]);
     assert!(ok);
     assert_eq!(err, "");
@@ -420,16 +438,34 @@ fn bad_windows_are_usage_errors_naming_the_option() {
         (&["--from", "-2s"], &["--from", "cannot be negative"]),
         (&["--to", "2 parsecs"], &["--to", "bad duration"]),
         (&["--from", "t=5"], &["--from", "ts=NS"]),
-        (&["--from", "2s", "--to", "1s"], &["--to 1.000 s", "--from 2.000 s"]),
-        (&["--from", "2s", "--to", "2s"], &["--to", "--from", "not after"]),
         (
-            &["--from", "ts=1700000000000020000", "--to", "ts=1700000000000010000"],
-            &["--to ts=1700000000000010000", "--from ts=1700000000000020000"],
+            &["--from", "2s", "--to", "1s"],
+            &["--to 1.000 s", "--from 2.000 s"],
+        ),
+        (
+            &["--from", "2s", "--to", "2s"],
+            &["--to", "--from", "not after"],
+        ),
+        (
+            &[
+                "--from",
+                "ts=1700000000000020000",
+                "--to",
+                "ts=1700000000000010000",
+            ],
+            &[
+                "--to ts=1700000000000010000",
+                "--from ts=1700000000000020000",
+            ],
         ),
         // Mixed forms are compared once the trace's start is known.
         (
             &["--from", "20us", "--to", "ts=1700000000000010000"],
-            &["--to ts=1700000000000010000", "--from 0.00002 s", "not after"],
+            &[
+                "--to ts=1700000000000010000",
+                "--from 0.00002 s",
+                "not after",
+            ],
         ),
     ];
     for (window, words) in cases {

@@ -457,8 +457,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let dest = Dest::new(&output);
             dest.refuse_overwriting(&inputs.inputs)?;
             let window = checked_window(&window)?;
-            let mut trace =
-                load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::Summaries)?;
+            let mut trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::Summaries)?;
             apply_window(&mut trace, window, &ctx, None)?;
             let db = sql::Database::in_memory(trace)?;
             let html = report::render(&db).map_err(|e| match e {

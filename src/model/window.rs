@@ -185,19 +185,16 @@ impl WindowSummary {
         let start = self.extent.map_or(0, |e| e.0);
         let rel = |t: i64| seconds(t.saturating_sub(start));
         match (self.from, self.to) {
-            (Some(a), Some(b)) => format!(
-                "window {} – {} of the trace (ts {a} – {b})",
-                rel(a),
-                rel(b)
-            ),
+            (Some(a), Some(b)) => {
+                format!("window {} – {} of the trace (ts {a} – {b})", rel(a), rel(b))
+            }
             (Some(a), None) => format!(
                 "window {} – the end of the trace (ts {a} and later)",
                 rel(a)
             ),
-            (None, Some(b)) => format!(
-                "window the start of the trace – {} (ts before {b})",
-                rel(b)
-            ),
+            (None, Some(b)) => {
+                format!("window the start of the trace – {} (ts before {b})", rel(b))
+            }
             (None, None) => "no window".to_owned(),
         }
     }
@@ -286,7 +283,11 @@ pub fn extent(trace: &Trace) -> Option<(i64, i64)> {
     }
     for c in &trace.client_requests {
         let times = [c.start_ns, c.first_token_ns, c.end_ns];
-        for t in times.into_iter().flatten().chain(c.chunk_ns.iter().copied()) {
+        for t in times
+            .into_iter()
+            .flatten()
+            .chain(c.chunk_ns.iter().copied())
+        {
             see(t, t);
         }
     }
@@ -380,10 +381,7 @@ pub fn apply(trace: &mut Trace, w: Window) -> Result<WindowSummary, String> {
     let to = resolve(w.to, "--to")?;
     if let (Some(a), Some(b)) = (from, to) {
         if b <= a {
-            return Err(format!(
-                "{} (ts {b} is not after ts {a})",
-                w.order_error()
-            ));
+            return Err(format!("{} (ts {b} is not after ts {a})", w.order_error()));
         }
     }
     let lo = from.unwrap_or(i64::MIN);
@@ -417,22 +415,26 @@ pub fn apply(trace: &mut Trace, w: Window) -> Result<WindowSummary, String> {
         s.parent = s.parent.and_then(|p| keep.slice(p));
     }
     summary.flows.total = trace.flows.len() as u64;
-    trace.flows.retain_mut(|f| match (keep.slice(f.from), keep.slice(f.to)) {
-        (Some(a), Some(b)) => {
-            f.from = a;
-            f.to = b;
-            true
-        }
-        _ => false,
-    });
+    trace
+        .flows
+        .retain_mut(|f| match (keep.slice(f.from), keep.slice(f.to)) {
+            (Some(a), Some(b)) => {
+                f.from = a;
+                f.to = b;
+                true
+            }
+            _ => false,
+        });
     summary.flows.kept = trace.flows.len() as u64;
-    trace.gpu_artifacts.retain_mut(|a| match keep.slice(a.slice) {
-        Some(s) => {
-            a.slice = s;
-            true
-        }
-        None => false,
-    });
+    trace
+        .gpu_artifacts
+        .retain_mut(|a| match keep.slice(a.slice) {
+            Some(s) => {
+                a.slice = s;
+                true
+            }
+            None => false,
+        });
     for r in &mut trace.requests {
         for p in &mut r.parent_slice {
             *p = p.and_then(|p| keep.slice(p));
@@ -711,7 +713,11 @@ mod tests {
         .unwrap();
         assert!(s.holds_nothing());
         assert!(t.slices.is_empty() && t.counters.is_empty() && t.flows.is_empty());
-        assert!(s.extent_text().contains("ts 100 – 301"), "{}", s.extent_text());
+        assert!(
+            s.extent_text().contains("ts 100 – 301"),
+            "{}",
+            s.extent_text()
+        );
     }
 
     #[test]
@@ -726,5 +732,61 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("--to ts=150") && e.contains("--from"), "{e}");
+    }
+
+    #[test]
+    fn metric_series_count_their_kept_samples_and_resets() {
+        use crate::model::{MetricSeries, MetricType};
+        let build = || {
+            let mut t = Trace::new();
+            let n = t.intern("x_total");
+            let track = t.add_track(Track::new(
+                n,
+                None,
+                TrackKind::Counter {
+                    unit: CounterUnit::Count,
+                },
+            ));
+            // A counter reset between 10 and 20 ns (10 → 3).
+            for (ts, v) in [(0, 5.0), (10, 10.0), (20, 3.0), (30, 4.0), (40, 8.0)] {
+                t.counters.push(Counter {
+                    track,
+                    ts,
+                    value: v,
+                });
+            }
+            t.metric_series.push(MetricSeries {
+                input: 0,
+                track,
+                rate_track: None,
+                metric: "x_total".into(),
+                family: "x".into(),
+                labels: vec![],
+                kind: MetricType::Counter,
+                monotonic: true,
+                help: None,
+                samples: 5,
+                resets: 1,
+            });
+            t
+        };
+        let window = |from, to| Window {
+            from: Some(Bound::At(from)),
+            to: Some(Bound::At(to)),
+        };
+        // [15, 35): 10 in force, 20 and 30 inside; the reset is kept.
+        let mut t = build();
+        apply(&mut t, window(15, 35)).unwrap();
+        assert_eq!(
+            (t.metric_series[0].samples, t.metric_series[0].resets),
+            (3, 1)
+        );
+        // [25, 45): 20 in force, 30 and 40: no reset.
+        let mut t = build();
+        apply(&mut t, window(25, 45)).unwrap();
+        assert_eq!(
+            (t.metric_series[0].samples, t.metric_series[0].resets),
+            (3, 0)
+        );
     }
 }
