@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use breakdown_trace::ingest::Format;
+use breakdown_trace::model::window::{Bound, Window};
 use breakdown_trace::model::ProvenanceDetail;
 use breakdown_trace::open;
 use breakdown_trace::sql::OutputFormat;
@@ -106,6 +107,8 @@ pub enum Command {
         inputs: Inputs,
         #[command(flatten)]
         out: TabularOutput,
+        #[command(flatten)]
+        window: WindowArgs,
         /// Print one section only, by its query name (in brackets in the table's titles, e.g.
         /// `latency`, `kernel-summary`); its CSV is then that query's table.
         #[arg(long, value_name = "NAME")]
@@ -121,6 +124,8 @@ pub enum Command {
         /// Output HTML file, written atomically; `-` writes to stdout.
         #[arg(short, long, value_name = "PATH")]
         output: PathBuf,
+        #[command(flatten)]
+        window: WindowArgs,
     },
     /// Run a bundled query (see `queries`), a .sql file, or --sql text over the inputs.
     ///
@@ -142,10 +147,13 @@ pub enum Command {
         options: InputOptions,
         #[command(flatten)]
         out: TabularOutput,
+        #[command(flatten)]
+        window: WindowArgs,
     },
     /// Compare two runs of the same workload (HTA TraceDiff): per kernel name count, total and
     /// mean GPU time in A and B and the change, ranked by impact, names found in one run only;
-    /// for request inputs, p50/p90 per segment and their change.
+    /// for request inputs, p50/p90 per segment and their change. A window (--from/--to) applies to
+    /// each run, relative to its own start.
     Diff {
         /// Run A (the baseline; HTA's control trace).
         a: PathBuf,
@@ -156,6 +164,8 @@ pub enum Command {
         input_format: Option<Format>,
         #[command(flatten)]
         out: TabularOutput,
+        #[command(flatten)]
+        window: WindowArgs,
     },
     /// List the bundled queries, or print one: its header comment and SQL.
     Queries {
@@ -262,6 +272,34 @@ pub struct InfoOutput {
     /// Write the output to PATH (atomically) instead of stdout (`-`).
     #[arg(short, long, value_name = "PATH", default_value = "-")]
     pub output: PathBuf,
+}
+
+/// A time window: the events from `--from` to `--to` (see
+/// `breakdown_trace::model::window` for what is kept).
+#[derive(Args, Default)]
+pub struct WindowArgs {
+    /// Keep only events from TIME on (slices that overlap the window, requests and records that
+    /// start in it): a duration after the trace's start, which the Perfetto UI shows as 0 (`2s`,
+    /// `1500ms`; units ns, us, ms, s, min, h), or an absolute timestamp in the trace's ns, as the
+    /// SQL column `ts` shows it: `ts=1700000000123456789`.
+    #[arg(long, value_name = "TIME", value_parser = parse_bound, allow_hyphen_values = true)]
+    pub from: Option<Bound>,
+    /// Keep only events before TIME (same forms as --from); must be after --from.
+    #[arg(long, value_name = "TIME", value_parser = parse_bound, allow_hyphen_values = true)]
+    pub to: Option<Bound>,
+}
+
+impl WindowArgs {
+    pub fn window(&self) -> Window {
+        Window {
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+fn parse_bound(s: &str) -> Result<Bound, String> {
+    Bound::parse(s)
 }
 
 /// Per-input time alignment. Inputs are numbered from 0 in command-line

@@ -13,6 +13,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use breakdown_trace::ingest::{self, Format};
 use breakdown_trace::model::align::{self, Alignment, Anchor};
+use breakdown_trace::model::window::{self, Window};
 use breakdown_trace::model::{layout, ProvenanceDetail, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
 use breakdown_trace::{open, output, perfetto, progress, report, summary, Error};
@@ -170,26 +171,86 @@ fn load_aligned(
     Ok(trace)
 }
 
+/// The window of `--from`/`--to`, checked as far as it can be before the
+/// inputs are read.
+fn checked_window(w: &args::WindowArgs) -> Result<Window, Error> {
+    let w = w.window();
+    w.check().map_err(Error::Usage)?;
+    Ok(w)
+}
+
+/// ` in the window --from … --to …` when a window was given, for messages
+/// that say what the inputs hold.
+fn in_window(w: Window) -> String {
+    if w.is_unbounded() {
+        return String::new();
+    }
+    let mut s = " in the window".to_owned();
+    if let Some(f) = w.from {
+        s.push_str(&format!(" --from {f}"));
+    }
+    if let Some(t) = w.to {
+        s.push_str(&format!(" --to {t}"));
+    }
+    s
+}
+
+/// Keeps the events of `trace` in `window` (nothing to do when it has no
+/// bound). Says on stderr, unless quiet, which window was applied and what
+/// it kept (`label` names the input, for `diff`), and warns when the window
+/// holds nothing.
+fn apply_window(
+    trace: &mut Trace,
+    window: Window,
+    ctx: &Ctx,
+    label: Option<&str>,
+) -> Result<(), Error> {
+    if window.is_unbounded() {
+        return Ok(());
+    }
+    let s = window::apply(trace, window).map_err(Error::Usage)?;
+    if !ctx.quiet {
+        let who = label.map_or_else(String::new, |l| format!("{l}: "));
+        eprintln!("note: {who}{}: {}", s.describe(), s.counts());
+        if s.holds_nothing() {
+            eprintln!(
+                "warning: {who}the window holds no events: {}",
+                s.extent_text()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Lays out the trace's tracks, with a progress spinner.
 fn lay_out(trace: &mut Trace) {
     let _stage = progress::stage("laying out tracks", None, None);
     layout::lay_out(trace);
 }
 
-/// The SQL database of `inputs`: built in memory, or the database file
-/// written by `db` when that is the input.
+/// The SQL database of `inputs` in `window`: built in memory, or the
+/// database file written by `db` when that is the input (without a
+/// window). `label` names the inputs in the window's note (for `diff`).
 fn database(
     command: &str,
     inputs: &[PathBuf],
     options: &InputOptions,
+    window: Window,
     ctx: &Ctx,
     reads: Reads,
+    label: Option<&str>,
 ) -> Result<sql::Database, Error> {
     match inputs.iter().position(|p| sql::Database::is_database(p)) {
         None => {
-            let trace = load_aligned(inputs, options, ctx, reads)?;
+            let mut trace = load_aligned(inputs, options, ctx, reads)?;
+            apply_window(&mut trace, window, ctx, label)?;
             sql::Database::in_memory(trace)
         }
+        Some(i) if !window.is_unbounded() => Err(Error::Usage(format!(
+            "{command}: {} is a database written by `db`: --from/--to select events as inputs are \
+             read; query the database with a condition on `ts` instead",
+            inputs[i].display()
+        ))),
         Some(i)
             if inputs.len() == 1 && options.input_format.is_none() && options.align.is_empty() =>
         {
@@ -330,24 +391,28 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             section,
             include_warmup,
+            window,
         } => {
             let printer = Printer::new(&out);
+            let window = checked_window(&window)?;
             let db = database(
                 "stats",
                 &inputs.inputs,
                 &inputs.options,
+                window,
                 &ctx,
                 Reads::Summaries,
+                None,
             )?;
             let mut sections = {
                 let _stage = progress::stage("computing statistics", None, None);
                 sql::stats::sections(&db, include_warmup)?
             };
             if sections.is_empty() {
-                return Err(Error::NothingToDo(
-                    "nothing to summarize: the inputs hold no requests, client records, GPU work, iteration statistics or metric series"
-                        .into(),
-                ));
+                return Err(Error::NothingToDo(format!(
+                    "nothing to summarize: the inputs hold no requests, client records, GPU work, iteration statistics or metric series{}",
+                    in_window(window)
+                )));
             }
             let text = match &section {
                 Some(name) => {
@@ -384,12 +449,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Report { inputs, output } => {
+        Command::Report {
+            inputs,
+            output,
+            window,
+        } => {
             let dest = Dest::new(&output);
             dest.refuse_overwriting(&inputs.inputs)?;
-            let trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::Summaries)?;
+            let window = checked_window(&window)?;
+            let mut trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::Summaries)?;
+            apply_window(&mut trace, window, &ctx, None)?;
             let db = sql::Database::in_memory(trace)?;
-            let html = report::render(&db)?;
+            let html = report::render(&db).map_err(|e| match e {
+                Error::NothingToDo(m) => Error::NothingToDo(format!("{m}{}", in_window(window))),
+                e => e,
+            })?;
             dest.write_text(&html)?;
             if !ctx.quiet {
                 eprintln!("wrote    {}", dest.name());
@@ -402,21 +476,42 @@ fn run(cli: Cli) -> Result<(), Error> {
             params,
             options,
             out,
-        } => query(&ctx, args, text, params, &options, &out),
+            window,
+        } => query(
+            &ctx,
+            args,
+            text,
+            params,
+            &options,
+            &out,
+            checked_window(&window)?,
+        ),
         Command::Diff {
             a,
             b,
             input_format,
             out,
+            window,
         } => {
             let printer = Printer::new(&out);
+            let window = checked_window(&window)?;
             let options = InputOptions {
                 input_format,
                 align: AlignArgs::default(),
             };
-            let open =
-                |p: &PathBuf| database("diff", std::slice::from_ref(p), &options, &ctx, Reads::All);
-            let (da, db) = (open(&a)?, open(&b)?);
+            let open = |p: &PathBuf, label: &str| {
+                let label = format!("{label} ({})", p.display());
+                database(
+                    "diff",
+                    std::slice::from_ref(p),
+                    &options,
+                    window,
+                    &ctx,
+                    Reads::All,
+                    Some(&label),
+                )
+            };
+            let (da, db) = (open(&a, "A")?, open(&b, "B")?);
             let sections = breakdown_trace::diff::diff(&da, &db)?;
             printer.dest.write_text(&sql::stats::render(
                 &sections,
@@ -702,6 +797,7 @@ fn query(
     params: Vec<(String, String)>,
     options: &InputOptions,
     out: &args::TabularOutput,
+    window: Window,
 ) -> Result<(), Error> {
     let printer = Printer::new(out);
     let (name, text, inputs) = query_source(args, text)?;
@@ -713,7 +809,7 @@ fn query(
             )));
         }
     }
-    let db = database("query", &inputs, options, ctx, Reads::All)?;
+    let db = database("query", &inputs, options, window, ctx, Reads::All, None)?;
     if let Some(fast) = sql::slow_form_equivalent(&text) {
         let n = db.kernel_count();
         if n >= sql::SLOW_FORM_KERNELS && !ctx.quiet {

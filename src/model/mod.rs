@@ -15,6 +15,7 @@ pub mod layout;
 pub mod metric;
 pub mod request;
 pub mod strings;
+pub mod window;
 
 use std::collections::BTreeMap;
 
@@ -415,6 +416,8 @@ pub struct Trace {
     pub provenance: Provenance,
     /// Filled by [`layout::lay_out`].
     pub layout: Option<layout::Layout>,
+    /// The time window applied by [`window::apply`], if any.
+    pub window: Option<window::WindowSummary>,
 }
 
 impl Trace {

@@ -802,10 +802,14 @@ pub fn render(db: &Database) -> Result<String> {
     data.insert(
         "subtitle".into(),
         json!(format!(
-            "{} from {} input{} · breakdown-trace {}",
+            "{} from {} input{}{} · breakdown-trace {}",
             parts.join(", "),
             inputs.len(),
             if inputs.len() == 1 { "" } else { "s" },
+            trace
+                .window
+                .as_ref()
+                .map_or_else(String::new, |w| format!(" · {}", w.describe())),
             trace.provenance.tool_version
         )),
     );
