@@ -221,34 +221,38 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     use crate::time::{to_ns, Unit};
     let t = text.trim();
     let bad = |e: String| format!("bad duration `{text}`: {e}");
+    // The unit is what follows the number: from the first letter that is
+    // not an exponent's `e` (so `1e3s` is 1000 s and `2parsecs` names an
+    // unknown unit rather than a bad number).
+    let split = t
+        .char_indices()
+        .find(|&(_, c)| c.is_alphabetic() && c != 'e' && c != 'E')
+        .map_or(t.len(), |(i, _)| i);
+    let (num, unit) = t.split_at(split);
+    let num = num.trim();
+    let num = num.strip_prefix('+').unwrap_or(num);
     // Minutes and hours: seconds scaled exactly by an integer factor.
-    for (suffix, factor) in [("min", 60i64), ("h", 3600)] {
-        if let Some(n) = t.strip_suffix(suffix) {
-            let n = n.trim().strip_prefix('+').unwrap_or(n.trim());
-            let s = to_ns(n, Unit::Seconds).map_err(|e| bad(e.to_string()))?;
-            return s
-                .checked_mul(factor)
-                .filter(|v| v.abs() <= crate::time::MAX_ABS_NS)
-                .ok_or_else(|| bad("out of range (times are limited to ±2^62 ns)".into()));
+    let (unit, factor) = match unit.trim() {
+        "" | "ns" => (Unit::Nanos, 1i64),
+        "us" | "µs" => (Unit::Micros, 1),
+        "ms" => (Unit::Millis, 1),
+        "s" => (Unit::Seconds, 1),
+        "min" => (Unit::Seconds, 60),
+        "h" => (Unit::Seconds, 3600),
+        other => {
+            return Err(bad(format!(
+                "unknown unit `{other}` (units: ns, us, ms, s, min, h; no unit means ns)"
+            )))
         }
-    }
-    let (num, unit) = if let Some(n) = t.strip_suffix("ns") {
-        (n, Unit::Nanos)
-    } else if let Some(n) = t.strip_suffix("us").or_else(|| t.strip_suffix("µs")) {
-        (n, Unit::Micros)
-    } else if let Some(n) = t.strip_suffix("ms") {
-        (n, Unit::Millis)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, Unit::Seconds)
-    } else {
-        (t, Unit::Nanos)
     };
-    let num = num.trim().strip_prefix('+').unwrap_or(num.trim());
-    to_ns(num, unit).map_err(|e| {
+    let v = to_ns(num, unit).map_err(|e| {
         bad(format!(
             "{e} (units: ns, us, ms, s, min, h; no unit means ns)"
         ))
-    })
+    })?;
+    v.checked_mul(factor)
+        .filter(|v| v.abs() <= crate::time::MAX_ABS_NS)
+        .ok_or_else(|| bad("out of range (times are limited to ±2^62 ns)".into()))
 }
 
 #[cfg(test)]
@@ -263,6 +267,13 @@ mod tests {
         assert_eq!(parse_duration("+250ms"), Ok(250_000_000));
         assert_eq!(parse_duration("3us"), Ok(3000));
         assert!(parse_duration("abc").is_err());
+        assert_eq!(parse_duration("1e3s"), Ok(1_000_000_000_000));
+        assert_eq!(parse_duration("1.5min"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("-2h"), Ok(-7_200_000_000_000));
+        assert_eq!(parse_duration("2 ms"), Ok(2_000_000));
+        let e = parse_duration("2parsecs").unwrap_err();
+        assert!(e.contains("unknown unit `parsecs`"), "{e}");
+        assert!(parse_duration("5sec").unwrap_err().contains("unknown unit `sec`"));
         assert_eq!(parse_duration("-2h"), Ok(-7_200_000_000_000));
         assert_eq!(parse_duration("1.5min"), Ok(90_000_000_000));
         assert_eq!(parse_duration("0.5h"), Ok(1_800_000_000_000));
