@@ -253,3 +253,124 @@ pub fn add(trace: &mut Trace, slices: Range<usize>, tracks: Range<usize>) -> usi
     }
     added
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Flow, Slice, SliceId, SliceKind};
+
+    fn slice(
+        trace: &mut Trace,
+        track: TrackId,
+        ts: i64,
+        cat: Option<&str>,
+        corr: Option<ArgValue>,
+    ) -> SliceId {
+        let name = trace.intern("work");
+        let category = cat.map(|c| trace.intern(c));
+        let key = trace.intern("correlation");
+        let args = trace.add_args(corr.map(|v| (key, v)));
+        trace.add_slice(Slice {
+            ts,
+            dur: 1,
+            track,
+            name,
+            category,
+            args,
+            correlation: None,
+            parent: None,
+            depth: 0,
+            kind: SliceKind::Span,
+        })
+    }
+
+    /// By hand: stream 7 gets +1@100 (flow), +1@150 (`CUDA_RUNTIME` call
+    /// with correlation 5, the earlier of two), -1@200 (flowed work, on a
+    /// lane of the stream), -1@200 (uncategorised work on the device, by
+    /// correlation): samples (100, 1), (150, 2), (200, 0). Work without a
+    /// launch and work on a CPU thread's `cpu_op` do not count.
+    #[test]
+    fn launches_by_flow_and_by_correlation() {
+        let mut t = Trace::new();
+        let gpu = t.intern("GPU 0");
+        let dev = t.add_track(Track::new(
+            gpu,
+            None,
+            TrackKind::Process {
+                pid: 0,
+                labels: vec![],
+                sort_index: None,
+            },
+        ));
+        let s7 = t.intern("stream 7");
+        let stream = t.add_track(Track::new(
+            s7,
+            Some(dev),
+            TrackKind::Thread {
+                pid: 0,
+                tid: 7,
+                sort_index: None,
+            },
+        ));
+        let mut lane = Track::new(s7, Some(stream), TrackKind::Plain);
+        lane.lane_of = Some((stream, 1));
+        let lane = t.add_track(lane);
+        let py = t.intern("python");
+        let cpu = t.add_track(Track::new(
+            py,
+            None,
+            TrackKind::Thread {
+                pid: 100,
+                tid: 101,
+                sort_index: None,
+            },
+        ));
+        let launch = slice(&mut t, cpu, 100, Some("cuda_runtime"), None);
+        slice(
+            &mut t,
+            cpu,
+            150,
+            Some("CUDA_RUNTIME"),
+            Some(ArgValue::Uint(5)),
+        );
+        slice(
+            &mut t,
+            cpu,
+            170,
+            Some("cuda_driver"),
+            Some(ArgValue::Int(5)),
+        );
+        slice(&mut t, cpu, 90, Some("cpu_op"), Some(ArgValue::Int(5)));
+        let flowed = slice(&mut t, lane, 200, Some("kernel"), None);
+        slice(&mut t, stream, 200, None, Some(ArgValue::Int(5)));
+        slice(
+            &mut t,
+            stream,
+            300,
+            Some("Kernel"),
+            Some(ArgValue::Str("5".into())),
+        );
+        slice(&mut t, stream, 400, None, None);
+        t.flows.push(Flow {
+            from: launch,
+            to: flowed,
+        });
+        let n = t.slices.len();
+        let q = series(&t, 0..n);
+        assert_eq!(
+            q,
+            [StreamQueue {
+                stream,
+                samples: vec![(100, 1), (150, 2), (200, 0)]
+            }]
+        );
+        // Only the slices of an import call count.
+        assert!(series(&t, 0..4).is_empty());
+        let tracks = t.tracks.len();
+        assert_eq!(add(&mut t, 0..n, 0..tracks), 1);
+        assert_eq!(t.counters.len(), 3);
+        // Again over the same tracks: it is there already.
+        let tracks = t.tracks.len();
+        assert_eq!(add(&mut t, 0..n, 0..tracks), 0);
+    }
+}

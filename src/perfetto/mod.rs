@@ -696,7 +696,7 @@ impl Ctx<'_> {
         let mut next_rider = 0;
         let mut packets = 0u64;
         for (pos, &(ts, ev)) in events.iter().enumerate() {
-            if rides[pos] {
+            if rides.get(pos) == Some(&true) {
                 continue;
             }
             let mut e = TrackEvent::default();
@@ -814,9 +814,12 @@ fn as_int(v: f64) -> Option<i64> {
 /// first BEGIN or INSTANT among the events of that timestamp; a counter
 /// track with several samples at that timestamp keeps its own packets, so
 /// their order is kept. Returns (carrier position, counter index) sorted by
-/// carrier, and per event whether it rides.
+/// carrier, and per event whether it rides (empty: none does).
 fn riders(trace: &crate::model::Trace, events: &[(i64, Ev)]) -> (Vec<(u32, u32)>, Vec<bool>) {
     let mut riders = Vec::new();
+    if trace.counters.is_empty() {
+        return (riders, Vec::new());
+    }
     let mut rides = vec![false; events.len()];
     let mut tracks: Vec<(u32, u32)> = Vec::new();
     let mut start = 0;
@@ -910,5 +913,47 @@ mod tests {
             &mut Vec::new(),
         );
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn whole_counter_values_are_written_as_integers() {
+        assert_eq!(as_int(3.0), Some(3));
+        assert_eq!(as_int(-2.0), Some(-2));
+        assert_eq!(as_int(0.0), Some(0));
+        assert_eq!(as_int(9_007_199_254_740_992.0), Some(1 << 53));
+        for v in [0.5, -0.0, f64::NAN, f64::INFINITY, 18_014_398_509_481_984.0] {
+            assert_eq!(as_int(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_counter_rides_on_the_first_begin_at_its_time_unless_its_track_repeats() {
+        use crate::model::{Counter, SliceId, TrackId};
+        let mut trace = Trace::new();
+        let c = |track: u32, ts: i64| Counter {
+            track: TrackId(track),
+            ts,
+            value: 1.0,
+        };
+        // Track 5 once at 10, track 6 twice at 10, track 7 at 20 (no
+        // event to ride on), track 8 at 30 after an END and a BEGIN.
+        trace.counters = vec![c(5, 10), c(6, 10), c(6, 10), c(7, 20), c(8, 30)];
+        let events = [
+            (10, Ev::Counter(0)),
+            (10, Ev::Begin(SliceId(0))),
+            (10, Ev::Counter(1)),
+            (10, Ev::Begin(SliceId(1))),
+            (10, Ev::Counter(2)),
+            (20, Ev::Counter(3)),
+            (30, Ev::End(SliceId(0))),
+            (30, Ev::Counter(4)),
+            (30, Ev::Instant(SliceId(2))),
+        ];
+        let (riders, rides) = riders(&trace, &events);
+        assert_eq!(riders, [(1, 0), (8, 4)]);
+        assert_eq!(
+            rides,
+            [true, false, false, false, false, false, false, true, false]
+        );
     }
 }
