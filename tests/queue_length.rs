@@ -40,9 +40,12 @@ fn convert(args: &[&str]) {
     assert!(ok, "convert {args:?}: {err}");
 }
 
-/// The queue-length tracks of a decoded trace: (tid of the stream the
-/// track sits under, unit, samples in write order), by tid.
-fn queue_tracks(d: &Decoded) -> Vec<(i32, Option<String>, Vec<(u64, f64)>)> {
+/// A queue-length track: (tid of the stream it sits under, unit, samples
+/// (ts, value) in write order).
+type QueueTrack = (i32, Option<String>, Vec<(u64, f64)>);
+
+/// The queue-length tracks of a decoded trace, by tid.
+fn queue_tracks(d: &Decoded) -> Vec<QueueTrack> {
     let mut out: Vec<_> = d
         .tracks
         .iter()
@@ -67,7 +70,7 @@ fn queue_tracks(d: &Decoded) -> Vec<(i32, Option<String>, Vec<(u64, f64)>)> {
     out
 }
 
-fn expected() -> Vec<(i32, Option<String>, Vec<(u64, f64)>)> {
+fn expected() -> Vec<QueueTrack> {
     vec![
         (7, Some("count".into()), STREAM_7.to_vec()),
         (8, Some("count".into()), STREAM_8.to_vec()),
