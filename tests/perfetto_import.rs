@@ -599,6 +599,7 @@ fn damaged_traces_never_panic() {
                     salvage,
                     requests_only: false,
                     scrape_interval_ns: None,
+                    no_queue_length: false,
                 };
                 if let Ok(t) =
                     ingest::load_inputs_with(vec![(input, ingest::Format::PerfettoProto)], &opts)

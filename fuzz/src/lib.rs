@@ -18,6 +18,8 @@ pub fn import(format: Format, data: &[u8]) -> Option<Trace> {
         salvage,
         requests_only: false,
         scrape_interval_ns: interval.then_some(1_000_000_000),
+        // The queue-length tracks are computed on every timeline (fuzzed too).
+        no_queue_length: false,
     };
     match ingest::load_inputs_with(vec![(input, format)], &opts) {
         Ok(t) => Some(t),

@@ -66,6 +66,10 @@ pub enum Command {
         #[arg(long = "provenance", value_name = "minimal|full", default_value = "minimal",
               value_parser = parse_provenance)]
         provenance: ProvenanceDetail,
+        /// Leave out the `Queue Length` counter track that each GPU stream of a timeline gets
+        /// (launched GPU work not yet started, HTA's definition).
+        #[arg(long)]
+        no_queue_length: bool,
         /// Then serve the written trace to ui.perfetto.dev, as `open` does.
         #[arg(long)]
         open: bool,
@@ -84,6 +88,9 @@ pub enum Command {
         #[arg(long = "provenance", value_name = "minimal|full", default_value = "minimal",
               value_parser = parse_provenance)]
         provenance: ProvenanceDetail,
+        /// Leave out the `Queue Length` counter tracks of GPU streams (see `convert`).
+        #[arg(long)]
+        no_queue_length: bool,
         #[command(flatten)]
         serve: ServeArgs,
     },

@@ -120,6 +120,8 @@ struct Ctx {
     salvage: bool,
     quiet: bool,
     scrape_interval: Option<i64>,
+    /// `--no-queue-length` (convert, open).
+    no_queue_length: bool,
 }
 
 /// Standard input may be read once.
@@ -145,6 +147,7 @@ fn load(
         salvage: ctx.salvage,
         requests_only: reads == Reads::Summaries,
         scrape_interval_ns: ctx.scrape_interval,
+        no_queue_length: ctx.no_queue_length,
     };
     let trace = ingest::load_with(inputs, &opts)?;
     for w in trace
@@ -304,19 +307,22 @@ fn bundled_names() -> String {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         salvage: cli.salvage,
         quiet: cli.quiet,
         scrape_interval: cli.scrape_interval,
+        no_queue_length: false,
     };
     match cli.command {
         Command::Convert {
             inputs,
             output,
             provenance,
+            no_queue_length,
             open,
             serve,
         } => {
+            ctx.no_queue_length = no_queue_length;
             if open && output.as_os_str() == "-" {
                 return Err(Error::Usage(
                     "convert --open serves the file it writes: give -o a file, not `-`".into(),
@@ -335,8 +341,10 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Open {
             inputs,
             provenance,
+            no_queue_length,
             serve,
         } => {
+            ctx.no_queue_length = no_queue_length;
             let (paths, options) = (&inputs.inputs, &inputs.options);
             // One Perfetto trace is served as it is.
             if let ([path], None, true) =

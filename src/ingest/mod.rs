@@ -444,6 +444,10 @@ pub struct LoadOptions {
     /// with neither sample timestamps nor the TensorRT-LLM timestamp gauge
     /// (`--scrape-interval`).
     pub scrape_interval_ns: Option<i64>,
+    /// Leaves out the queue-length counter tracks that GPU timelines get
+    /// per stream ([`crate::model::queue_length`]; `convert
+    /// --no-queue-length`). Tracks a trace read back already has stay.
+    pub no_queue_length: bool,
 }
 
 /// Reads `paths` into one trace. `forced` overrides detection for all inputs.
@@ -589,6 +593,7 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
     let mut trace = Trace::new();
     trace.provenance.command_line = std::env::args().collect();
     trace.provenance.salvage = opts.salvage;
+    trace.provenance.no_queue_length = opts.no_queue_length;
     for (input, format) in &inputs {
         trace.provenance.inputs.push(InputInfo {
             path: input.path.display().to_string(),
@@ -648,14 +653,14 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
                 for &(i, input) in &mine {
                     let mark = trace.mark();
                     perfetto_proto::import(&mut trace, i, input, opts.salvage)?;
-                    trace.record_source(vec![i], mark);
+                    end_timeline(&mut trace, vec![i], mark, opts);
                 }
             }
             Format::BreakdownDb => {
                 for &(i, input) in &mine {
                     let mark = trace.mark();
                     breakdown_db::import(&mut trace, i, input)?;
-                    trace.record_source(vec![i], mark);
+                    end_timeline(&mut trace, vec![i], mark, opts);
                 }
             }
             // Consume their inputs below (Chrome: the buffers become blobs;
@@ -670,13 +675,33 @@ pub fn load_inputs_with(inputs: Vec<(Input, Format)>, opts: &LoadOptions) -> Res
             let _stage = parsing(&[&input], format);
             let mark = trace.mark();
             chrome_json::import(&mut trace, i as u32, input, opts.salvage)?;
-            trace.record_source(vec![i as u32], mark);
+            end_timeline(&mut trace, vec![i as u32], mark, opts);
         } else if format == Format::NsysSqlite {
             let mark = trace.mark();
             nsys::import(&mut trace, i as u32, &input.path, &input.bytes)?;
             drop(input);
-            trace.record_source(vec![i as u32], mark);
+            end_timeline(&mut trace, vec![i as u32], mark, opts);
         }
     }
     Ok(trace)
+}
+
+/// Ends the import call of a format that can hold a GPU timeline: adds the
+/// queue-length counter tracks of its streams (unless `opts` leaves them
+/// out), then records what the call appended as one source.
+fn end_timeline(
+    trace: &mut Trace,
+    inputs: Vec<u32>,
+    mark: crate::model::align::Mark,
+    opts: &LoadOptions,
+) {
+    if !opts.no_queue_length {
+        let (slices, tracks) = (mark.slices(), mark.tracks());
+        crate::model::queue_length::add(
+            trace,
+            slices..trace.slices.len(),
+            tracks..trace.tracks.len(),
+        );
+    }
+    trace.record_source(inputs, mark);
 }

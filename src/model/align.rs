@@ -34,6 +34,18 @@ pub struct Source {
 #[derive(Clone, Copy, Debug)]
 pub struct Mark([usize; 6]);
 
+impl Mark {
+    /// The number of slices the trace had at the mark.
+    pub fn slices(self) -> usize {
+        self.0[0]
+    }
+
+    /// The number of tracks the trace had at the mark.
+    pub fn tracks(self) -> usize {
+        self.0[5]
+    }
+}
+
 impl Trace {
     /// Remembers where the tables end, before an import call.
     pub fn mark(&self) -> Mark {

@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod iteration;
 pub mod layout;
 pub mod metric;
+pub mod queue_length;
 pub mod request;
 pub mod strings;
 pub mod window;
@@ -385,6 +386,8 @@ pub struct Provenance {
     pub forced_format: Option<String>,
     /// `--salvage` was given.
     pub salvage: bool,
+    /// `--no-queue-length` was given (GPU streams got no queue-length track).
+    pub no_queue_length: bool,
     /// How much of this a written trace records.
     pub detail: ProvenanceDetail,
 }

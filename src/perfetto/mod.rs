@@ -692,10 +692,35 @@ impl Ctx<'_> {
         let mut scratch = Vec::with_capacity(256);
         let mut ann = Vec::with_capacity(256);
         let mut bufs = Vec::new();
-        for &(ts, ev) in events {
+        let (riders, rides) = riders(trace, events);
+        let mut next_rider = 0;
+        let mut packets = 0u64;
+        for (pos, &(ts, ev)) in events.iter().enumerate() {
+            if rides.get(pos) == Some(&true) {
+                continue;
+            }
             let mut e = TrackEvent::default();
             let mut category = None;
             ann.clear();
+            while let Some(&(carrier, i)) = riders.get(next_rider) {
+                if carrier as usize != pos {
+                    break;
+                }
+                let c = &trace.counters[i as usize];
+                let uuid = UUID_BASE + c.track.0 as u64;
+                match as_int(c.value) {
+                    Some(v) => {
+                        e.extra_counter_track_uuids.push(uuid);
+                        e.extra_counter_values.push(v);
+                    }
+                    None => {
+                        e.extra_double_counter_track_uuids.push(uuid);
+                        e.extra_double_counter_values.push(c.value);
+                    }
+                }
+                next_rider += 1;
+            }
+            packets += 1;
             match ev {
                 Ev::Begin(id) | Ev::Instant(id) => {
                     let s = trace.slice(id);
@@ -725,8 +750,10 @@ impl Ctx<'_> {
                     let c = &trace.counters[i as usize];
                     e.r#type = Some(track_event::Type::Counter as i32);
                     e.track_uuid = Some(UUID_BASE + c.track.0 as u64);
-                    e.counter_value_field =
-                        Some(track_event::CounterValueField::DoubleCounterValue(c.value));
+                    e.counter_value_field = Some(match as_int(c.value) {
+                        Some(v) => track_event::CounterValueField::CounterValue(v),
+                        None => track_event::CounterValueField::DoubleCounterValue(c.value),
+                    });
                 }
             }
             let ts = (i128::from(ts) - i128::from(self.base)) as u64;
@@ -735,7 +762,7 @@ impl Ctx<'_> {
         if names.used.is_empty() {
             return Encoded {
                 bytes: body,
-                packets: events.len() as u64,
+                packets,
                 names: Vec::new(),
             };
         }
@@ -763,10 +790,77 @@ impl Ctx<'_> {
         out.extend_from_slice(&body);
         Encoded {
             bytes: out,
-            packets: events.len() as u64 + 1,
+            packets: packets + 1,
             names: names.used,
         }
     }
+}
+
+/// A counter value written as an integer (`counter_value`,
+/// `extra_counter_values`: a varint, 1–3 bytes for small counts, instead of
+/// 8): whole numbers within ±2^53, which the f64 read back holds exactly;
+/// -0.0 stays a double.
+fn as_int(v: f64) -> Option<i64> {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    (v.fract() == 0.0 && v.abs() <= EXACT && !(v == 0.0 && v.is_sign_negative()))
+        .then_some(v as i64)
+}
+
+/// Counter samples that ride on another event of the chunk at the same
+/// timestamp, as its `extra_counter_values` / `extra_double_counter_values`
+/// (how the Perfetto SDK writes counters sampled at a slice's begin; trace
+/// processor reads them as samples of their own tracks at the event's
+/// time): a few bytes each instead of a packet of ~30. The carrier is the
+/// first BEGIN or INSTANT among the events of that timestamp; a counter
+/// track with several samples at that timestamp keeps its own packets, so
+/// their order is kept. Returns (carrier position, counter index) sorted by
+/// carrier, and per event whether it rides (empty: none does).
+fn riders(trace: &crate::model::Trace, events: &[(i64, Ev)]) -> (Vec<(u32, u32)>, Vec<bool>) {
+    let mut riders = Vec::new();
+    if trace.counters.is_empty() {
+        return (riders, Vec::new());
+    }
+    let mut rides = vec![false; events.len()];
+    let mut tracks: Vec<(u32, u32)> = Vec::new();
+    let mut start = 0;
+    while start < events.len() {
+        let ts = events[start].0;
+        let mut end = start + 1;
+        while end < events.len() && events[end].0 == ts {
+            end += 1;
+        }
+        let run = start..end;
+        start = end;
+        if run.len() < 2 {
+            continue;
+        }
+        let carrier = run
+            .clone()
+            .find(|&p| matches!(events[p].1, Ev::Begin(_) | Ev::Instant(_)));
+        let Some(carrier) = carrier else {
+            continue;
+        };
+        tracks.clear();
+        for p in run {
+            if let Ev::Counter(i) = events[p].1 {
+                tracks.push((trace.counters[i as usize].track.0, p as u32));
+            }
+        }
+        tracks.sort_unstable();
+        for (k, &(track, p)) in tracks.iter().enumerate() {
+            let alone = (k == 0 || tracks[k - 1].0 != track)
+                && tracks.get(k + 1).is_none_or(|n| n.0 != track);
+            if alone {
+                let Ev::Counter(i) = events[p as usize].1 else {
+                    unreachable!("only counters were collected")
+                };
+                riders.push((carrier as u32, i));
+                rides[p as usize] = true;
+            }
+        }
+    }
+    riders.sort_unstable();
+    (riders, rides)
 }
 
 /// Convenience for callers that build annotations from stored values.
@@ -819,5 +913,47 @@ mod tests {
             &mut Vec::new(),
         );
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn whole_counter_values_are_written_as_integers() {
+        assert_eq!(as_int(3.0), Some(3));
+        assert_eq!(as_int(-2.0), Some(-2));
+        assert_eq!(as_int(0.0), Some(0));
+        assert_eq!(as_int(9_007_199_254_740_992.0), Some(1 << 53));
+        for v in [0.5, -0.0, f64::NAN, f64::INFINITY, 18_014_398_509_481_984.0] {
+            assert_eq!(as_int(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_counter_rides_on_the_first_begin_at_its_time_unless_its_track_repeats() {
+        use crate::model::{Counter, SliceId, TrackId};
+        let mut trace = Trace::new();
+        let c = |track: u32, ts: i64| Counter {
+            track: TrackId(track),
+            ts,
+            value: 1.0,
+        };
+        // Track 5 once at 10, track 6 twice at 10, track 7 at 20 (no
+        // event to ride on), track 8 at 30 after an END and a BEGIN.
+        trace.counters = vec![c(5, 10), c(6, 10), c(6, 10), c(7, 20), c(8, 30)];
+        let events = [
+            (10, Ev::Counter(0)),
+            (10, Ev::Begin(SliceId(0))),
+            (10, Ev::Counter(1)),
+            (10, Ev::Begin(SliceId(1))),
+            (10, Ev::Counter(2)),
+            (20, Ev::Counter(3)),
+            (30, Ev::End(SliceId(0))),
+            (30, Ev::Counter(4)),
+            (30, Ev::Instant(SliceId(2))),
+        ];
+        let (riders, rides) = riders(&trace, &events);
+        assert_eq!(riders, [(1, 0), (8, 4)]);
+        assert_eq!(
+            rides,
+            [true, false, false, false, false, false, false, true, false]
+        );
     }
 }

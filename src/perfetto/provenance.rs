@@ -17,6 +17,7 @@
 //! | `requests`, `slices`, `warnings` | uint | counts in the trace |
 //! | `options.input_format` | string | the format forced by `--input-format`; absent when detected |
 //! | `options.salvage` | bool | `true` when `--salvage` was given; absent otherwise |
+//! | `options.no_queue_length` | bool | `true` when `--no-queue-length` was given; absent otherwise |
 //! | `input_N.name` | string | input N's file name, **without directories** (`-` for standard input) |
 //! | `input_N.sha256` | string | SHA-256 of input N's bytes on disk (compressed for `.gz`), 64 lowercase hex digits, as `sha256sum` prints |
 //! | `input_N.bytes` | uint | input N's size on disk |
@@ -83,6 +84,9 @@ pub(super) fn annotations(trace: &Trace, shift: i64) -> Vec<DebugAnnotation> {
     }
     if p.salvage {
         options.push(named("salvage", V::BoolValue(true)));
+    }
+    if p.no_queue_length {
+        options.push(named("no_queue_length", V::BoolValue(true)));
     }
     if !options.is_empty() {
         ann.push(dict("options", options));

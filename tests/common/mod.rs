@@ -299,6 +299,35 @@ pub fn decode_bytes(bytes: &[u8]) -> Decoded {
                 d.tracks.iter().any(|t| t.uuid == track),
                 "packet {pi}: event on undescribed track {track}"
             );
+            // Counter samples riding on the event (`extra_counter_values`,
+            // `extra_double_counter_values`): samples of their own counter
+            // tracks at the event's time, as trace processor reads them.
+            assert_eq!(
+                e.extra_counter_track_uuids.len(),
+                e.extra_counter_values.len(),
+                "packet {pi}: extra counter uuids and values differ in number"
+            );
+            assert_eq!(
+                e.extra_double_counter_track_uuids.len(),
+                e.extra_double_counter_values.len(),
+                "packet {pi}: extra double counter uuids and values differ in number"
+            );
+            let extra = e
+                .extra_counter_track_uuids
+                .iter()
+                .zip(e.extra_counter_values.iter().map(|&v| v as f64))
+                .chain(
+                    e.extra_double_counter_track_uuids
+                        .iter()
+                        .zip(e.extra_double_counter_values.iter().copied()),
+                );
+            for (&u, v) in extra {
+                assert!(
+                    d.tracks.iter().any(|t| t.uuid == u && t.is_counter),
+                    "packet {pi}: extra counter value on track {u}, not a described counter track"
+                );
+                d.counters.push((u, ts, v));
+            }
             match e.type_() {
                 Type::TYPE_SLICE_BEGIN | Type::TYPE_INSTANT => {
                     let name = if e.has_name_iid() {

@@ -227,16 +227,21 @@ pub fn load(conn: &mut Connection, trace: &mut Trace) -> Res<LoadStats> {
 fn track_type(trace: &Trace, t: usize) -> (&'static str, &'static str) {
     let track = &trace.tracks[t];
     let logical = track.lane_of.map_or(t, |(l, _)| l.index());
-    let has_process_ancestor = trace
-        .track_path(breakdown_trace::model::TrackId(t as u32))
-        .iter()
-        .any(|a| matches!(trace.track(*a).kind, TrackKind::Process { .. }));
+    // The nearest thread or process above a counter scopes it.
+    let mut scope = None;
+    let mut up = track.parent;
+    while let (Some(p), None) = (up, scope) {
+        scope = match trace.track(p).kind {
+            TrackKind::Thread { .. } => Some("thread_counter_track_event"),
+            TrackKind::Process { .. } => Some("process_counter_track_event"),
+            _ => None,
+        };
+        up = trace.track(p).parent;
+    }
     match &trace.tracks[logical].kind {
         TrackKind::Process { .. } => ("process_track_event", "process"),
         TrackKind::Thread { .. } => ("thread_track_event", "thread"),
-        TrackKind::Counter { .. } if has_process_ancestor => {
-            ("process_counter_track_event", "counter")
-        }
+        TrackKind::Counter { .. } if scope.is_some() => (scope.unwrap(), "counter"),
         TrackKind::Counter { .. } => ("global_counter_track_event", "counter"),
         TrackKind::Plain => ("global_track_event", "plain"),
     }

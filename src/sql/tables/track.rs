@@ -126,17 +126,22 @@ impl TrackIds {
 
 fn track_type(trace: &Trace, t: usize) -> (&'static str, &'static str) {
     let logical = TrackIds::logical(trace, t);
-    let has_process_ancestor = trace
+    // A counter under a thread (GPU queue length) is thread-scoped, one
+    // under a process process-scoped, as trace processor resolves a
+    // descriptor track's scope from its nearest thread or process ancestor.
+    let scope = trace
         .track_path(TrackId(t as u32))
         .iter()
-        .any(|a| matches!(trace.track(*a).kind, TrackKind::Process { .. }));
+        .skip(1)
+        .find_map(|a| match trace.track(*a).kind {
+            TrackKind::Thread { .. } => Some("thread_counter_track_event"),
+            TrackKind::Process { .. } => Some("process_counter_track_event"),
+            _ => None,
+        });
     match &trace.tracks[logical].kind {
         TrackKind::Process { .. } => ("process_track_event", "process"),
         TrackKind::Thread { .. } => ("thread_track_event", "thread"),
-        TrackKind::Counter { .. } if has_process_ancestor => {
-            ("process_counter_track_event", "counter")
-        }
-        TrackKind::Counter { .. } => ("global_counter_track_event", "counter"),
+        TrackKind::Counter { .. } => (scope.unwrap_or("global_counter_track_event"), "counter"),
         TrackKind::Plain => ("global_track_event", "plain"),
     }
 }
