@@ -285,7 +285,9 @@ mod tests {
         assert_eq!(parse_duration("2 ms"), Ok(2_000_000));
         let e = parse_duration("2parsecs").unwrap_err();
         assert!(e.contains("unknown unit `parsecs`"), "{e}");
-        assert!(parse_duration("5sec").unwrap_err().contains("unknown unit `sec`"));
+        assert!(parse_duration("5sec")
+            .unwrap_err()
+            .contains("unknown unit `sec`"));
         assert_eq!(parse_duration("-2h"), Ok(-7_200_000_000_000));
         assert_eq!(parse_duration("1.5min"), Ok(90_000_000_000));
         assert_eq!(parse_duration("0.5h"), Ok(1_800_000_000_000));

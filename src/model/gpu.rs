@@ -315,31 +315,71 @@ pub fn correlation_arg(trace: &Trace, slice: &super::Slice) -> Option<i64> {
 /// CUPTI correlation id; nsys' launch flows; the first such flow when there
 /// are several), else — for traces written without flows, as HTA pairs
 /// them — the first (by [`Trace::id_order_key`]) `cuda_runtime`/`cuda_driver`
-/// slice whose `correlation` argument equals the work's. The SQL column
-/// `gpu_work.launch_id` and the queue-length counters read this; `kinds`
-/// is [`classify`]'s answer.
+/// slice of the same import call (one input: correlation ids of different
+/// processes collide) whose `correlation` argument equals the work's. The
+/// SQL column `gpu_work.launch_id` and the queue-length counters
+/// (`super::queue_length`) read this; `kinds` is [`classify`]'s answer.
 pub fn launches(trace: &Trace, kinds: &[Option<GpuKind>]) -> Vec<Option<SliceId>> {
     let n = trace.slices.len();
     let mut out: Vec<Option<SliceId>> = vec![None; n];
-    for f in &trace.flows {
-        let to = f.to.index();
-        if kinds.get(to).is_some_and(|k| k.is_some()) && out[to].is_none() {
-            out[to] = Some(f.from);
+    // Each import call's slices, and the slices of none (a model built by
+    // other code) as ranges of their own.
+    let mut ranges: Vec<std::ops::Range<usize>> =
+        trace.sources.iter().map(|s| s.slices.clone()).collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut at = 0;
+    let mut all = Vec::new();
+    for r in ranges {
+        if r.start > at {
+            all.push(at..r.start);
+        }
+        at = at.max(r.end);
+        all.push(r);
+    }
+    if at < n {
+        all.push(at..n);
+    }
+    for r in all {
+        let start = r.start;
+        for (k, l) in launches_in(trace, r, |i| kinds[i].is_some())
+            .into_iter()
+            .enumerate()
+        {
+            out[start + k] = l;
         }
     }
-    let missing: Vec<(usize, i64)> = (0..n)
-        .filter(|&i| kinds[i].is_some() && out[i].is_none())
+    out
+}
+
+/// [`launches`] among the slices `slices` (model indexes) for the work
+/// `is_work` selects; indexed by `i - slices.start`. Flows count when they
+/// end on one of these slices; launches by correlation are looked up among
+/// these slices only.
+pub fn launches_in(
+    trace: &Trace,
+    slices: std::ops::Range<usize>,
+    is_work: impl Fn(usize) -> bool,
+) -> Vec<Option<SliceId>> {
+    let start = slices.start;
+    let mut out: Vec<Option<SliceId>> = vec![None; slices.len()];
+    for f in &trace.flows {
+        let to = f.to.index();
+        if slices.contains(&to) && out[to - start].is_none() && is_work(to) {
+            out[to - start] = Some(f.from);
+        }
+    }
+    let missing: Vec<(usize, i64)> = slices
+        .clone()
+        .filter(|&i| out[i - start].is_none() && is_work(i))
         .filter_map(|i| correlation_arg(trace, &trace.slices[i]).map(|c| (i, c)))
         .collect();
     if missing.is_empty() {
         return out;
     }
     let mut first: rustc_hash::FxHashMap<i64, usize> = rustc_hash::FxHashMap::default();
-    for (i, s) in trace.slices.iter().enumerate() {
-        if !s
-            .category
-            .is_some_and(|c| is_launch_category(trace.str(c)))
-        {
+    for i in slices {
+        let s = &trace.slices[i];
+        if !s.category.is_some_and(|c| is_launch_category(trace.str(c))) {
             continue;
         }
         let Some(c) = correlation_arg(trace, s) else {
@@ -355,7 +395,7 @@ pub fn launches(trace: &Trace, kinds: &[Option<GpuKind>]) -> Vec<Option<SliceId>
             .or_insert(i);
     }
     for (i, c) in missing {
-        out[i] = first.get(&c).map(|&j| SliceId(j as u32));
+        out[i - start] = first.get(&c).map(|&j| SliceId(j as u32));
     }
     out
 }

@@ -8,23 +8,20 @@
 //! call that enqueued the work) and shrinks by 1 when the launched work
 //! starts executing on the stream (its `ts`). The work counted is every
 //! piece of GPU work ([`super::gpu`]: kernels, memcpys, memsets) on a
-//! stream (a thread track), profiler artifacts left out, that has a launch:
-//!
-//! - the slice at the other end of each flow that ends on it (Kineto's
-//!   `ac2g` flows, nsys launch → work flows);
-//! - for work no flow ends on, the `cuda_runtime` / `cuda_driver` slice
-//!   (category compared without case) with the same integer `correlation`
-//!   argument, the earliest if several; work without one is left out (HTA
-//!   keeps only work whose runtime call it finds).
+//! stream (a thread track), profiler artifacts left out, that has a launch
+//! ([`super::gpu::launches_in`], the pairing of SQL `gpu_work.launch_id`:
+//! the other end of its first incoming flow — Kineto's `ac2g`, nsys' launch
+//! flows — else the first `cuda_runtime` / `cuda_driver` slice with the
+//! same integer `correlation` argument; work without one is left out, as
+//! HTA keeps only work whose runtime call it finds).
 //!
 //! This is the bundled query `queue-length-series` computed in the model,
 //! so the trace, the SQL `counter` table and that query agree: the counter
 //! has one sample per distinct timestamp of a stream's changes, the value
 //! after every change at that timestamp (the query lists each change, a
-//! launch before a start at equal times). One difference: the model pairs
-//! work with launches within one import call (one input; TensorRT-LLM
-//! files read together), never across inputs, where correlation ids of
-//! different processes would collide.
+//! launch before a start at equal times). Work is paired with launches
+//! within one import call (one input), never across inputs, where
+//! correlation ids of different processes would collide.
 //!
 //! The track is a child of the stream's thread track, named
 //! [`TRACK_NAME`], unit [`CounterUnit::Count`]. A stream that already has
@@ -35,7 +32,7 @@ use std::ops::Range;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::gpu;
-use super::{ArgValue, Args, Counter, CounterUnit, Trace, Track, TrackId, TrackKind};
+use super::{Counter, CounterUnit, Trace, Track, TrackId, TrackKind};
 
 /// Name of the counter track, HTA's counter name.
 pub const TRACK_NAME: &str = "Queue Length";
@@ -51,39 +48,6 @@ pub struct StreamQueue {
     /// The stream's thread track (the first with its pid and tid).
     pub stream: TrackId,
     pub samples: Vec<(i64, i64)>,
-}
-
-/// The integer a scalar argument value gives in SQL `args.int_value`.
-fn int_value(v: &ArgValue) -> Option<i64> {
-    match v {
-        ArgValue::Int(i) => Some(*i),
-        ArgValue::Uint(u) => i64::try_from(*u).ok(),
-        ArgValue::Bool(b) => Some(*b as i64),
-        _ => None,
-    }
-}
-
-/// The integer value of the top-level argument `correlation` of `args`, as
-/// SQL reads `debug.correlation` (the first such key; `None` for a string,
-/// real, null, object or array).
-fn correlation(trace: &Trace, args: Args) -> Option<i64> {
-    match args {
-        Args::None => None,
-        Args::List { .. } => trace
-            .arg_list(args)
-            .iter()
-            .find(|a| trace.str(a.key) == "correlation")
-            .and_then(|a| int_value(&a.value)),
-        Args::Raw { .. } => {
-            let text = trace.raw_args(args)?;
-            let crate::json::Pairs(pairs) = serde_json::from_str(text).ok()?;
-            pairs
-                .into_iter()
-                .filter(|(k, _)| k == "correlation")
-                .find_map(|(_, v)| crate::json::scalar(v))
-                .and_then(|v| int_value(&v))
-        }
-    }
 }
 
 /// The queue length of every stream with launched GPU work among the
@@ -134,56 +98,15 @@ pub fn series(trace: &Trace, slices: Range<usize>) -> Vec<StreamQueue> {
         q.1.push((ts, delta));
     };
 
-    // Launches by flow.
-    let mut has_flow = vec![false; slices.len()];
-    for f in &trace.flows {
-        let to = f.to.index();
-        if !slices.contains(&to) {
-            continue;
-        }
-        has_flow[to - slices.start] = true;
-        if let Some(stream) = stream_of(to) {
-            change(stream, trace.slice(f.from).ts, 1);
-            change(stream, trace.slices[to].ts, -1);
-        }
-    }
-
-    // Launches by correlation, for counted work without a flow.
-    let mut wanted: Vec<(usize, (TrackId, i32, i64), i64)> = Vec::new();
-    for (k, &flowed) in has_flow.iter().enumerate() {
-        let i = slices.start + k;
-        if flowed {
-            continue;
-        }
-        let Some(stream) = stream_of(i) else {
+    // Launches: the same pairing as `gpu_work.launch_id`.
+    let start = slices.start;
+    let launches = gpu::launches_in(trace, slices, |i| stream_of(i).is_some());
+    for (k, launch) in launches.into_iter().enumerate() {
+        let (Some(launch), Some(stream)) = (launch, stream_of(start + k)) else {
             continue;
         };
-        if let Some(c) = correlation(trace, trace.slices[i].args) {
-            wanted.push((i, stream, c));
-        }
-    }
-    if !wanted.is_empty() {
-        let ids: FxHashSet<i64> = wanted.iter().map(|w| w.2).collect();
-        let mut launch: FxHashMap<i64, i64> = FxHashMap::default();
-        for s in &trace.slices[slices.clone()] {
-            let runtime = s.category.is_some_and(|c| {
-                let c = trace.str(c);
-                c.eq_ignore_ascii_case("cuda_runtime") || c.eq_ignore_ascii_case("cuda_driver")
-            });
-            if !runtime {
-                continue;
-            }
-            if let Some(c) = correlation(trace, s.args).filter(|c| ids.contains(c)) {
-                let ts = launch.entry(c).or_insert(s.ts);
-                *ts = (*ts).min(s.ts);
-            }
-        }
-        for (i, stream, c) in wanted {
-            if let Some(&ts) = launch.get(&c) {
-                change(stream, ts, 1);
-                change(stream, trace.slices[i].ts, -1);
-            }
-        }
+        change(stream, trace.slice(launch).ts, 1);
+        change(stream, trace.slices[start + k].ts, -1);
     }
 
     let mut out: Vec<StreamQueue> = queues
@@ -257,7 +180,7 @@ pub fn add(trace: &mut Trace, slices: Range<usize>, tracks: Range<usize>) -> usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Flow, Slice, SliceId, SliceKind};
+    use crate::model::{ArgValue, Flow, Slice, SliceId, SliceKind};
 
     fn slice(
         trace: &mut Trace,

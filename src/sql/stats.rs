@@ -141,7 +141,11 @@ fn why_idle() -> Vec<Job> {
     let trimmed = |title: &'static str, name: &'static str, select: &str, filter: &str| {
         let b = bundled(name);
         let inner = b.sql.trim().trim_end_matches(';');
-        Job::new(title, b.name, format!("SELECT {select} FROM ({inner}) {filter}"))
+        Job::new(
+            title,
+            b.name,
+            format!("SELECT {select} FROM ({inner}) {filter}"),
+        )
     };
     let mut overlap = trimmed(
         "Communication hidden behind computation",
