@@ -139,7 +139,13 @@ fn main() {
     let (mut wall, mut cpu, mut rss) = (0.0, 0.0, 0.0f64);
     for (i, p) in inputs.iter().enumerate() {
         let out = work.path().join(format!("{i}.pftrace"));
-        let u = measure(Command::new(bin).args(["-q", "convert"]).arg(p).arg("-o").arg(&out));
+        let u = measure(
+            Command::new(bin)
+                .args(["-q", "convert"])
+                .arg(p)
+                .arg("-o")
+                .arg(&out),
+        );
         (wall, cpu, rss) = (wall + u.wall, cpu + u.cpu, rss.max(u.rss_mb));
         std::fs::remove_file(&out).unwrap();
     }
@@ -157,7 +163,13 @@ fn main() {
                 let out = work.path().join(format!("pair{j}.pftrace"));
                 let p = p.clone();
                 std::thread::spawn(move || {
-                    measure(Command::new(bin).args(["-q", "convert"]).arg(&p).arg("-o").arg(&out))
+                    measure(
+                        Command::new(bin)
+                            .args(["-q", "convert"])
+                            .arg(&p)
+                            .arg("-o")
+                            .arg(&out),
+                    )
                 })
             })
             .collect();
@@ -205,8 +217,9 @@ fn main() {
     match common::python_with("duckdb", &["duckdb==2.0.1"]) {
         None => println!("duckdb: skipped (see the message above)"),
         Some(python) => {
-            let query = std::fs::read_to_string(common::manifest_dir().join("queries/rank-summary.sql"))
-                .unwrap();
+            let query =
+                std::fs::read_to_string(common::manifest_dir().join("queries/rank-summary.sql"))
+                    .unwrap();
             let script = r#"
 import duckdb, sys, time
 con = duckdb.connect()
