@@ -92,7 +92,7 @@ fn main() {
         );
     }
     let (t, c) = (Instant::now(), cpu_seconds());
-    let sections = sql::stats::sections(&db, false).unwrap();
+    let sections = sql::sections::sections(&db, false).unwrap();
     println!(
         "stats sections ({}): {:.2} s wall, {:.2} s CPU",
         sections.len(),

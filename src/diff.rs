@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::sql::stats::Section;
+use crate::sql::sections::Section;
 use crate::sql::{Bundled, Database, Rows};
 
 /// Per kernel name in one run: count and total GPU time (ns) of its work

@@ -59,7 +59,7 @@ struct Row {
 /// The client statistics as `stats` computes them: the bundled SQL query.
 fn stats_rows(trace: &mut Trace, o: &Options) -> Vec<Row> {
     let db = sql::Database::in_memory(std::mem::take(trace)).unwrap();
-    let sections = sql::stats::sections(&db, o.include_warmup).unwrap();
+    let sections = sql::sections::sections(&db, o.include_warmup).unwrap();
     let rows = &sections
         .iter()
         .find(|s| s.query == "client-stats")

@@ -303,7 +303,7 @@ fn bundled_queries_and_stats_do_not_see_the_tracks() {
                 b.name
             );
         }
-        let stats = |d: &Database| format!("{:?}", sql::stats::sections(d, false).unwrap());
+        let stats = |d: &Database| format!("{:?}", sql::sections::sections(d, false).unwrap());
         assert_eq!(stats(&with), stats(&without), "{rel}: stats changed");
     }
 }

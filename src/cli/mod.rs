@@ -16,7 +16,7 @@ use breakdown_trace::model::align::{self, Alignment, Anchor};
 use breakdown_trace::model::window::{self, Window};
 use breakdown_trace::model::{layout, ProvenanceDetail, Trace};
 use breakdown_trace::sql::{self, OutputFormat};
-use breakdown_trace::{open, output, perfetto, progress, report, summary, Error};
+use breakdown_trace::{info, open, output, perfetto, progress, report, Error};
 
 use args::{AlignArgs, Cli, Command, InputOptions, Inputs};
 use out::{Dest, Printer};
@@ -368,7 +368,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 perfetto::to_bytes(&mut trace)
             };
             if !ctx.quiet {
-                eprint!("{}", summary::summarize(&trace));
+                eprint!("{}", info::summarize(&trace));
             }
             serve_trace(
                 &open::served_name(&paths[0], true),
@@ -389,8 +389,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::All)?;
             lay_out(&mut trace);
             let text = match format {
-                OutputFormat::Json => summary::summarize_json(&trace),
-                _ => summary::summarize(&trace),
+                OutputFormat::Json => info::summarize_json(&trace),
+                _ => info::summarize(&trace),
             };
             dest.write_text(&text)
         }
@@ -414,7 +414,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             )?;
             let mut sections = {
                 let _stage = progress::stage("computing statistics", None, None);
-                sql::stats::sections(&db, include_warmup)?
+                sql::sections::sections(&db, include_warmup)?
             };
             if sections.is_empty() {
                 return Err(Error::NothingToDo(format!(
@@ -424,7 +424,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             let text = match &section {
                 Some(name) => {
-                    let names = sql::stats::names(&sections).join(", ");
+                    let names = sql::sections::names(&sections).join(", ");
                     sections.retain(|s| s.query == name);
                     let Some(s) = sections.first() else {
                         return Err(Error::Usage(format!(
@@ -433,12 +433,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                     };
                     match printer.format {
                         OutputFormat::Table => {
-                            sql::stats::render(&sections, printer.format, &printer.style)
+                            sql::sections::render(&sections, printer.format, &printer.style)
                         }
                         f => sql::render_styled(&s.rows, f, &printer.style),
                     }
                 }
-                None => sql::stats::render(&sections, printer.format, &printer.style),
+                None => sql::sections::render(&sections, printer.format, &printer.style),
             };
             printer.dest.write_text(&text)?;
             if !ctx.quiet {
@@ -521,7 +521,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             };
             let (da, db) = (open(&a, "A")?, open(&b, "B")?);
             let sections = breakdown_trace::diff::diff(&da, &db)?;
-            printer.dest.write_text(&sql::stats::render(
+            printer.dest.write_text(&sql::sections::render(
                 &sections,
                 printer.format,
                 &printer.style,
@@ -617,7 +617,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             dest.refuse_overwriting(&inputs.inputs)?;
             let mut trace = load_aligned(&inputs.inputs, &inputs.options, &ctx, Reads::All)?;
             lay_out(&mut trace);
-            let summary = summary::summarize(&trace);
+            let summary = info::summarize(&trace);
             let stats = {
                 let _stage = progress::stage(format!("writing {}", dest.name()), None, None);
                 match &dest {
@@ -782,7 +782,7 @@ fn convert(
         }
     };
     if !ctx.quiet {
-        eprint!("{}", summary::summarize(&trace));
+        eprint!("{}", info::summarize(&trace));
         let input_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.bytes).sum();
         let raw_bytes: u64 = trace.provenance.inputs.iter().map(|i| i.raw_bytes).sum();
         eprintln!(

@@ -17,7 +17,7 @@
 //!   sort first ascending and last descending (`default_null_order`).
 //! - `percentile(x, p)` (p in 0..100) and `median(x)` as macros that compute
 //!   numpy's linear interpolation with the same floating-point operations as
-//!   ours ([`crate::stats::percentile_sorted`]): DuckDB's `quantile_cont`
+//!   ours ([`crate::percentile::percentile_sorted`]): DuckDB's `quantile_cont`
 //!   interpolates too but rounds differently in the last bit (388.99999999999994
 //!   where ours gives 389).
 
@@ -103,7 +103,7 @@ pub fn views_sql(dir: &Path, tables: &[&str]) -> String {
     s.push_str(
         "SET integer_division = true; -- SQLite: integer / integer is an integer\n\
          SET default_null_order = 'nulls_first_on_asc_last_on_desc'; -- SQLite's NULL order\n\
-         -- numpy-linear percentiles with the same floating-point operations as ours (src/stats.rs):\n\
+         -- numpy-linear percentiles with the same floating-point operations as ours (src/percentile.rs):\n\
          -- h = (n - 1) * p / 100 over the sorted non-NULL values; x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]).\n\
          CREATE OR REPLACE MACRO bt_percentile_at(l, h) AS\n  \
            CAST(l[CAST(floor(h) AS BIGINT) + 1] AS DOUBLE) + (h - floor(h)) *\n  \

@@ -18,7 +18,7 @@
 //! - a timeline with none of these (CPU threads only): top slice names by
 //!   total time; `slice-summary`.
 //!
-//! Every statistics table is a section of [`crate::sql::stats::sections`], so
+//! Every statistics table is a section of [`crate::sql::sections::sections`], so
 //! the page shows the numbers `stats` prints. Aggregation happens here, not in
 //! the page: with more than [`MAX_BARS`] requests the bars are [`BINS`] rank
 //! bins per sort order, CDFs are at most [`CDF_POINTS`] points, series over
@@ -755,7 +755,7 @@ pub fn render(db: &Database) -> Result<String> {
     let trace = db
         .trace()
         .ok_or_else(|| Error::Usage("report reads inputs, not a database file".into()))?;
-    let sections = sql::stats::sections(db, false)?;
+    let sections = sql::sections::sections(db, false)?;
     if sections.is_empty() {
         return Err(Error::NothingToDo(
             "nothing to report: the inputs hold no requests, client records, GPU work or iteration statistics"

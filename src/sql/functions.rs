@@ -2,7 +2,7 @@
 //! processor's `EXTRACT_ARG(arg_set_id, key)`.
 //!
 //! Both are aggregates over the non-NULL numeric values of `x` and use
-//! [`crate::stats`] — linear interpolation between closest ranks, numpy's
+//! [`crate::percentile`] — linear interpolation between closest ranks, numpy's
 //! default (`method="linear"`) — so SQL and `stats` agree to the bit.
 //! `p` is in 0..=100. An empty group gives NULL.
 
@@ -10,7 +10,7 @@ use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Error, Result};
 
-use crate::stats;
+use crate::percentile;
 
 struct Percentile {
     /// `Some(p)` for `median`, `None` when `p` is the second argument.
@@ -77,7 +77,7 @@ impl Aggregate<Acc, Option<f64>> for Percentile {
     fn finalize(&self, _: &mut Context<'_>, acc: Option<Acc>) -> Result<Option<f64>> {
         let Some(mut acc) = acc else { return Ok(None) };
         let p = acc.p.unwrap_or(50.0);
-        Ok(stats::percentile(&mut acc.values, p))
+        Ok(percentile::percentile(&mut acc.values, p))
     }
 }
 

@@ -11,7 +11,7 @@
 pub mod format;
 pub mod functions;
 pub mod schema;
-pub mod stats;
+pub mod sections;
 pub mod tables;
 pub mod vtab;
 
