@@ -121,6 +121,10 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
     // mark at 1025 (not the one at 1065: the end is open), k1 (starts
     // before the window, kept whole), k2, k3. Not: the launch at 1015, k0,
     // k4, k5.
+    // Counters: `memory` (1005, 1030, 1070) and stream 7's queue length
+    // (launches with flows only: +1@1015 -1@1020 +1@1035 -1@1040, 4
+    // samples): 7 in all; kept: memory's 1005 (in force at 1025) and 1030,
+    // the queue's 1020 (in force) and 1035, 1040: 5, 2 of them in force.
     let mut expected = vec![
         format!("step,{},100000", ts(1000)),
         format!("forward,{},50000", ts(1000)),
@@ -142,7 +146,7 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
         assert!(
             err.contains(&format!(
                 "note: window 0.000025 s – 0.000065 s of the trace (ts {} – {}): 8 of 13 slices, 1 of 2 flows, \
-                 2 of 3 counter samples (1 the value in force at the start)",
+                 5 of 7 counter samples (2 the value in force at the start)",
                 ts(1025),
                 ts(1065)
             )),
@@ -176,11 +180,23 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
             &w,
         );
         assert_eq!(rows(&out), vec!["forward", "forward"]);
-        // Counter samples: 1030 inside, 1005 the value in force at 1025.
-        let (out, _) = query("SELECT ts, value FROM counter ORDER BY ts", &input, &w);
+        // Counter samples: memory's 1030 inside, 1005 the value in force
+        // at 1025; the queue length's 1035 and 1040 inside, 1020 in force.
+        let (out, _) = query(
+            "SELECT t.name, c.ts, c.value FROM counter c JOIN counter_track t ON t.id = c.track_id \
+             ORDER BY t.name, c.ts",
+            &input,
+            &w,
+        );
         assert_eq!(
             rows(&out),
-            vec![format!("{},1.0", ts(1005)), format!("{},2.0", ts(1030))]
+            vec![
+                format!("Queue Length,{},0.0", ts(1020)),
+                format!("Queue Length,{},1.0", ts(1035)),
+                format!("Queue Length,{},0.0", ts(1040)),
+                format!("memory,{},1.0", ts(1005)),
+                format!("memory,{},2.0", ts(1030)),
+            ]
         );
     }
     // Only --to: everything before 1025 µs (the mark at 1025 is not).
