@@ -119,8 +119,9 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
     let ts = |us: i64| 1_700_000_000_000_000_000 + us * 1000;
     // Overlap [1025, 1065): step, both forwards, the launch at 1035, the
     // mark at 1025 (not the one at 1065: the end is open), k1 (starts
-    // before the window, kept whole), k2, k3. Not: the launch at 1015, k0,
-    // k4, k5.
+    // before the window, kept whole), k2, k3; and the launch at 1015, which
+    // ends before the window but launched k1 (a kept kernel keeps its
+    // launch), so both flows stay. Not: k0, k4, k5.
     // Counters: `memory` (1005, 1030, 1070) and stream 7's queue length
     // (launches with flows only: +1@1015 -1@1020 +1@1035 -1@1040, 4
     // samples): 7 in all; kept: memory's 1005 (in force at 1025) and 1030,
@@ -128,6 +129,7 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
     let mut expected = vec![
         format!("step,{},100000", ts(1000)),
         format!("forward,{},50000", ts(1000)),
+        format!("cudaLaunchKernel,{},2000", ts(1015)),
         format!("gemm,{},10000", ts(1020)),
         format!("mark,{},0", ts(1025)),
         format!("cudaLaunchKernel,{},2000", ts(1035)),
@@ -145,23 +147,26 @@ fn query_keeps_the_slices_that_overlap_the_window_whole() {
         assert_eq!(rows(&out), expected, "{w:?}");
         assert!(
             err.contains(&format!(
-                "note: window 0.000025 s – 0.000065 s of the trace (ts {} – {}): 8 of 13 slices, 1 of 2 flows, \
+                "note: window 0.000025 s – 0.000065 s of the trace (ts {} – {}): 9 of 13 slices, 2 of 2 flows, \
                  5 of 7 counter samples (2 the value in force at the start)",
                 ts(1025),
                 ts(1065)
             )),
             "{w:?}: {err}"
         );
-        // The kept flow joins the kept launch to k2, by the new ids.
+        // The kept flows join the kept launches to k1 and k2, by the new ids.
         let (out, _) = query(
             "SELECT o.name, o.ts, i.name, i.ts FROM flow f JOIN slice o ON o.id = f.slice_out \
-             JOIN slice i ON i.id = f.slice_in",
+             JOIN slice i ON i.id = f.slice_in ORDER BY o.ts",
             &input,
             &w,
         );
         assert_eq!(
             rows(&out),
-            vec![format!("cudaLaunchKernel,{},relu,{}", ts(1035), ts(1040))]
+            vec![
+                format!("cudaLaunchKernel,{},gemm,{}", ts(1015), ts(1020)),
+                format!("cudaLaunchKernel,{},relu,{}", ts(1035), ts(1040)),
+            ]
         );
         // Nesting over the kept slices: every parent is kept and contains
         // its child.

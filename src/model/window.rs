@@ -12,6 +12,11 @@
 //!   kept slice is kept too; nesting is computed afterwards by the layout
 //!   over the kept slices (a slice's intended parent that was dropped
 //!   leaves it without one).
+//! - **launches**: the CPU call that launched a kept piece of GPU work
+//!   (`gpu_work.launch_id`, [`super::gpu::launches`]) is kept too, even
+//!   when it lies before `from` (its CPU parents follow the slice rule), so
+//!   launch statistics, `host_wait` idle and queue lengths of the kept work
+//!   do not depend on where the window opens.
 //! - **flows**: kept when both of their slices are.
 //! - **counter samples**: those with `from <= ts < to`, plus, on each
 //!   counter track, the last sample before `from` — the value in force when
@@ -396,19 +401,28 @@ pub fn apply(trace: &mut Trace, w: Window) -> Result<WindowSummary, String> {
     };
 
     // Slices.
-    let keep = Keep::new(
-        trace
-            .slices
-            .iter()
-            .map(|s| {
-                if s.kind == SliceKind::Instant || s.dur == 0 {
-                    point_in(s.ts)
-                } else {
-                    s.ts < hi && s.end() > lo
-                }
-            })
-            .collect(),
-    );
+    let mut mask: Vec<bool> = trace
+        .slices
+        .iter()
+        .map(|s| {
+            if s.kind == SliceKind::Instant || s.dur == 0 {
+                point_in(s.ts)
+            } else {
+                s.ts < hi && s.end() > lo
+            }
+        })
+        .collect();
+    // The launch of kept GPU work, wherever it lies: launch figures,
+    // host_wait and queue lengths must not depend on where the window opens.
+    let launches = super::gpu::launches(trace, &super::gpu::classify(trace));
+    for (i, l) in launches.iter().enumerate() {
+        if let Some(l) = l {
+            if mask[i] {
+                mask[l.index()] = true;
+            }
+        }
+    }
+    let keep = Keep::new(mask);
     summary.slices = keep.kept();
     keep.retain(&mut trace.slices);
     for s in &mut trace.slices {
