@@ -243,6 +243,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let (num, unit) = t.split_at(split);
     let num = num.trim();
     let num = num.strip_prefix('+').unwrap_or(num);
+    if num.is_empty() {
+        return Err(bad(
+            "no number (write a number, then optionally a unit: 2s, 1500ms, 250us, 1.5h)".into(),
+        ));
+    }
     // Minutes and hours: seconds scaled exactly by an integer factor.
     let (unit, factor) = match unit.trim() {
         "" | "ns" => (Unit::Nanos, 1i64),
