@@ -510,6 +510,20 @@ pub fn import(trace: &mut Trace, index: u32, input: &Input) -> Result<()> {
             .count(kind, int(&row[1]).unwrap_or(0).max(0) as u64);
     }
     trace.provenance.inputs[index as usize].records = (trace.slices.len() - s0) as u64;
+    // The rank every process of the file agrees on (one rank's trace, the
+    // usual case) is the file's: `process.rank` and `gpu_work.rank` then
+    // survive the round trip. A file without the column keeps none.
+    if let Ok(ranks) = r.rows(
+        "process",
+        "SELECT DISTINCT rank FROM process WHERE upid IN (SELECT upid FROM thread)",
+    ) {
+        if let [row] = ranks.as_slice() {
+            if let Some(rank) = int(&row[0]) {
+                let own = &mut trace.provenance.inputs[index as usize];
+                own.rank = own.rank.or(Some(rank));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -1477,6 +1477,18 @@ impl Importer<'_> {
                 }
             }
         }
+        // Where every recorded input agrees on its rank, host or pid (one
+        // rank's trace, the usual case), the file read back says the same:
+        // `process.rank`, `gpu_work.rank` and an export's columns then
+        // survive the round trip.
+        let recorded = &self.trace.provenance.inputs[first_input as usize..];
+        let rank = agreed(recorded.iter().map(|i| i.rank));
+        let host = agreed(recorded.iter().map(|i| i.host.clone()));
+        let pid = agreed(recorded.iter().map(|i| i.pid));
+        let own = &mut self.trace.provenance.inputs[self.input as usize];
+        own.rank = own.rank.or(rank);
+        own.host = own.host.take().or(host);
+        own.pid = own.pid.or(pid);
         self.prov = Some(ProvenanceTrack {
             uuid,
             track,
@@ -2112,4 +2124,16 @@ pub(crate) fn static_kind(kind: &str) -> &'static str {
     let k: &'static str = Box::leak(kind.to_owned().into_boxed_str());
     kinds.push(k);
     k
+}
+
+/// The one value every item has (`None` when there are none, when one is
+/// missing, or when two differ).
+fn agreed<T: PartialEq>(mut items: impl Iterator<Item = Option<T>>) -> Option<T> {
+    let first = items.next()??;
+    for x in items {
+        if x.as_ref() != Some(&first) {
+            return None;
+        }
+    }
+    Some(first)
 }
