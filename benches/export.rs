@@ -18,7 +18,6 @@
 //! `cargo bench --bench export`.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -61,7 +61,7 @@ def ours(args):
     return rows
 
 def duck(sql):
-    # The documented translation: `:name` parameters become `$name` (unbound = NULL, as in SQLite).
+    # The documented translation: `:name` parameters become `$name`, each bound to NULL (DuckDB refuses unbound ones).
     import re
     names = sorted(set(re.findall(r":([A-Za-z_]\w*)", sql)))
     for n in names:
