@@ -73,6 +73,31 @@ impl Store {
             .get_or_init(|| args::ArgSets::new(&self.trace, self.slice_ids()))
     }
 
+    /// Hands the rows of `args` to `f` in order, `chunk` rows at a time,
+    /// without keeping them all (unless [`Store::arg_sets`] already did):
+    /// afterwards the arg set numbering is there for the `arg_set_id`
+    /// columns, but the `args` table of this store must not be read (it
+    /// panics). For `export`, which writes each table once.
+    pub fn stream_args<E>(
+        &self,
+        chunk: usize,
+        mut f: impl FnMut(args::ArgRows<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if let Some(a) = self.arg_sets.get() {
+            let all = a.all_rows();
+            for start in (0..all.rows.len()).step_by(chunk.max(1)) {
+                let end = (start + chunk.max(1)).min(all.rows.len());
+                f(all.range(start..end))?;
+            }
+            return Ok(());
+        }
+        let a = args::ArgSets::stream(&self.trace, self.slice_ids(), chunk, f)?;
+        // Another thread may have built the kept sets meanwhile: the same
+        // numbering, so either will do.
+        let _ = self.arg_sets.set(a);
+        Ok(())
+    }
+
     /// Input path of input `i`, as given on the command line.
     pub fn input_path(&self, i: u32) -> Option<&str> {
         self.trace
