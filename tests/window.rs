@@ -520,3 +520,63 @@ fn bad_windows_are_usage_errors_naming_the_option() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--from/--to") && err.contains("`ts`"), "{err}");
 }
+
+/// `convert --from/--to` writes only the kept events, decoded with the
+/// upstream Perfetto schema: the same 9 slices as `query` keeps for
+/// [1025, 1065) µs (see the first test: step, both forwards, both launches,
+/// the mark at 1025, k1..k3), both flows, and the provenance records the
+/// bounds in the input's clock.
+#[test]
+fn convert_writes_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = timeline(dir.path());
+    let out = dir.path().join("w.pftrace");
+    let (ok, _, err) = run(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--from",
+        "25us",
+        "--to",
+        "65us",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("note: window 0.000025 s – 0.000065 s"),
+        "{err}"
+    );
+    let d = common::decode(&out);
+    let mut names: Vec<&str> = d
+        .slices
+        .iter()
+        .filter(|s| s.name != "provenance" && s.category != "breakdown_trace")
+        .map(|s| s.name.as_str())
+        .filter(|n| !n.is_empty() && *n != "request record" && *n != "gpu artifact")
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "cudaLaunchKernel",
+            "cudaLaunchKernel",
+            "forward",
+            "forward",
+            "gemm",
+            "gemm",
+            "mark",
+            "relu",
+            "step"
+        ]
+    );
+    assert_eq!(d.flows().len(), 2);
+    let prov = d.named("provenance").next().expect("provenance instant");
+    assert_eq!(
+        prov.args.get("options.window_from_ts"),
+        Some(&common::Val::Int(START + 25_000))
+    );
+    assert_eq!(
+        prov.args.get("options.window_to_ts"),
+        Some(&common::Val::Int(START + 65_000))
+    );
+}

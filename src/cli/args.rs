@@ -70,6 +70,8 @@ pub enum Command {
         /// (launched GPU work not yet started, HTA's definition).
         #[arg(long)]
         no_queue_length: bool,
+        #[command(flatten)]
+        window: WindowArgs,
         /// Then serve the written trace to ui.perfetto.dev, as `open` does.
         #[arg(long)]
         open: bool,

@@ -319,6 +319,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             output,
             provenance,
             no_queue_length,
+            window,
             open,
             serve,
         } => {
@@ -328,7 +329,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                     "convert --open serves the file it writes: give -o a file, not `-`".into(),
                 ));
             }
-            convert(&ctx, inputs, &output, provenance)?;
+            let window = checked_window(&window)?;
+            convert(&ctx, inputs, &output, provenance, window)?;
             if open {
                 let bytes = std::fs::read(&output).map_err(|source| Error::Read {
                     path: output.clone(),
@@ -736,11 +738,13 @@ fn convert(
     inputs: Inputs,
     output: &Path,
     provenance: ProvenanceDetail,
+    window: Window,
 ) -> Result<(), Error> {
     let dest = Dest::new(output);
     dest.refuse_binary_on_terminal("a Perfetto trace")?;
     dest.refuse_overwriting(&inputs.inputs)?;
     let mut trace = load_aligned(&inputs.inputs, &inputs.options, ctx, Reads::All)?;
+    apply_window(&mut trace, window, ctx, None)?;
     trace.provenance.detail = provenance;
     lay_out(&mut trace);
     let stats = {

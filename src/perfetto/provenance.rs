@@ -18,6 +18,7 @@
 //! | `options.input_format` | string | the format forced by `--input-format`; absent when detected |
 //! | `options.salvage` | bool | `true` when `--salvage` was given; absent otherwise |
 //! | `options.no_queue_length` | bool | `true` when `--no-queue-length` was given; absent otherwise |
+//! | `options.window_from_ts`, `options.window_to_ts` | int | the bounds of `--from`/`--to` as timestamps in the inputs' clock (before `timestamp_shift_ns`), ns; absent when not given |
 //! | `input_N.name` | string | input N's file name, **without directories** (`-` for standard input) |
 //! | `input_N.sha256` | string | SHA-256 of input N's bytes on disk (compressed for `.gz`), 64 lowercase hex digits, as `sha256sum` prints |
 //! | `input_N.bytes` | uint | input N's size on disk |
@@ -87,6 +88,14 @@ pub(super) fn annotations(trace: &Trace, shift: i64) -> Vec<DebugAnnotation> {
     }
     if p.no_queue_length {
         options.push(named("no_queue_length", V::BoolValue(true)));
+    }
+    if let Some(w) = &trace.window {
+        if let Some(t) = w.from {
+            options.push(named("window_from_ts", V::IntValue(t)));
+        }
+        if let Some(t) = w.to {
+            options.push(named("window_to_ts", V::IntValue(t)));
+        }
     }
     if !options.is_empty() {
         ann.push(dict("options", options));
