@@ -65,6 +65,33 @@ pub fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>,
     <&'de RawValue>::deserialize(d).map(Some)
 }
 
+/// Appends `s` as a JSON string (quoted and escaped).
+pub fn write_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("a string serializes"));
+}
+
+/// Appends a scalar argument value as JSON text: numbers and booleans as
+/// themselves, strings quoted, and a real JSON cannot carry (NaN, ±inf) as
+/// the string of its word (`"NaN"`, `"inf"`) — the rule every raw-args
+/// blob rebuilt from a trace or a `db` file follows.
+pub fn write_scalar(out: &mut String, v: &ArgValue) {
+    use std::fmt::Write;
+    match v {
+        ArgValue::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ArgValue::Uint(u) => {
+            let _ = write!(out, "{u}");
+        }
+        ArgValue::Real(f) if f.is_finite() => {
+            out.push_str(&serde_json::to_string(f).expect("a finite number serializes"))
+        }
+        ArgValue::Real(f) => write_string(out, &f.to_string()),
+        ArgValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        ArgValue::Str(t) => write_string(out, t),
+    }
+}
+
 /// True for the raw JSON `null`.
 pub fn is_null(v: &RawValue) -> bool {
     v.get() == "null"

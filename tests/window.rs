@@ -91,6 +91,24 @@ fn rows(csv: &str) -> Vec<&str> {
     csv.lines().skip(1).collect()
 }
 
+/// `stats INPUT --section SECTION --output-format json` with `window`:
+/// the section's rows and stderr (the command must succeed).
+fn stats_section(input: &str, section: &str, window: &[&str]) -> (Vec<Value>, String) {
+    let mut args = vec![
+        "stats",
+        input,
+        "--section",
+        section,
+        "--output-format",
+        "json",
+    ];
+    args.extend_from_slice(window);
+    let (ok, out, err) = run(&args);
+    assert!(ok, "{args:?}: {err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (v.as_array().expect("rows").clone(), err)
+}
+
 const SLICES: &str = "SELECT name, ts, dur FROM slice ORDER BY ts, name";
 
 /// The window 25 µs – 65 µs after the start (ts 1025 – 1065 µs): every form
@@ -251,24 +269,8 @@ fn bundled_queries_and_stats_see_only_the_kept_kernels() {
         );
         // stats gpu-idle: the kept kernels span [1020, 1060) = 40 µs, busy
         // 10 + 5 + 12 = 27 µs, idle 13 µs.
-        let mut args = vec![
-            "stats",
-            input_s,
-            "--section",
-            "gpu-idle",
-            "--output-format",
-            "json",
-        ];
-        args.extend_from_slice(&w);
-        let (ok, out, err) = run(&args);
-        assert!(ok, "{err}");
-        let v: Value = serde_json::from_str(&out).unwrap();
-        let device = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["scope"] == "device")
-            .unwrap();
+        let (rows, err) = stats_section(input_s, "gpu-idle", &w);
+        let device = rows.iter().find(|r| r["scope"] == "device").unwrap();
         assert_eq!(device["kernels"], 3);
         assert_eq!(device["span_ns"], 40_000);
         assert_eq!(device["busy_ns"], 27_000);
@@ -279,16 +281,7 @@ fn bundled_queries_and_stats_see_only_the_kept_kernels() {
         );
     }
     // Without a window: all six kernels, span 100 µs.
-    let (ok, out, _) = run(&[
-        "stats",
-        input_s,
-        "--section",
-        "gpu-idle",
-        "--output-format",
-        "json",
-    ]);
-    assert!(ok);
-    let v: Value = serde_json::from_str(&out).unwrap();
+    let (v, _) = stats_section(input_s, "gpu-idle", &[]);
     assert_eq!(v[0]["kernels"], 6);
     assert_eq!(v[0]["span_ns"], 100_000);
 }
@@ -369,24 +362,8 @@ fn requests_client_records_and_iterations_are_kept_by_their_start() {
         // stats reads the requests without their timeline: same start,
         // same requests. decode (first → last token) exists for both: 8
         // 100.060 → 100.300 (240 ms), 9 100.090 → 100.250 (160 ms).
-        let mut args = vec![
-            "stats",
-            agg.to_str().unwrap(),
-            "--section",
-            "latency",
-            "--output-format",
-            "json",
-        ];
-        args.extend_from_slice(&w);
-        let (ok, out, err) = run(&args);
-        assert!(ok, "{err}");
-        let v: Value = serde_json::from_str(&out).unwrap();
-        let decode = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["metric"] == "decode")
-            .unwrap();
+        let (rows, err) = stats_section(agg.to_str().unwrap(), "latency", &w);
+        let decode = rows.iter().find(|r| r["metric"] == "decode").unwrap();
         assert_eq!(decode["count"], 2);
         assert_eq!(decode["min_ms"].as_f64(), Some(160.0));
         assert_eq!(decode["max_ms"].as_f64(), Some(240.0));

@@ -627,30 +627,15 @@ impl Node {
     }
 
     fn write(&self, out: &mut String) {
-        use std::fmt::Write;
-        let s = |out: &mut String, t: &str| out.push_str(&serde_json::to_string(t).expect("str"));
         match self {
-            Node::Leaf(v) => match v {
-                ArgValue::Int(i) => {
-                    let _ = write!(out, "{i}");
-                }
-                ArgValue::Uint(u) => {
-                    let _ = write!(out, "{u}");
-                }
-                ArgValue::Real(f) if f.is_finite() => {
-                    out.push_str(&serde_json::to_string(f).expect("finite"))
-                }
-                ArgValue::Real(f) => s(out, &f.to_string()),
-                ArgValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                ArgValue::Str(t) => s(out, t),
-            },
+            Node::Leaf(v) => crate::json::write_scalar(out, v),
             Node::Obj(entries) => {
                 out.push('{');
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    s(out, k);
+                    crate::json::write_string(out, k);
                     out.push(':');
                     v.write(out);
                 }

@@ -54,8 +54,6 @@
 //! slices left open are warnings; a slice left open ends at the last event
 //! of its track and carries `unfinished: true`, like the Chrome importer's.
 
-use std::fmt::Write as _;
-
 use prost::Message;
 use rustc_hash::FxHashMap;
 
@@ -2068,22 +2066,16 @@ fn nested(n: &debug_annotation::NestedValue, level: usize) -> Value {
 }
 
 fn json_str(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).expect("a string serializes"));
+    crate::json::write_string(out, s);
 }
 
 fn json_value(out: &mut String, v: &Value) {
+    use crate::json::write_scalar;
     match v {
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Uint(u) => {
-            let _ = write!(out, "{u}");
-        }
-        Value::Real(f) if f.is_finite() => {
-            out.push_str(&serde_json::to_string(f).expect("a finite number serializes"))
-        }
-        Value::Real(f) => json_str(out, &f.to_string()),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => write_scalar(out, &ArgValue::Int(*i)),
+        Value::Uint(u) => write_scalar(out, &ArgValue::Uint(*u)),
+        Value::Real(f) => write_scalar(out, &ArgValue::Real(*f)),
+        Value::Bool(b) => write_scalar(out, &ArgValue::Bool(*b)),
         Value::Str(s) => json_str(out, s),
         Value::Json(j) => out.push_str(j),
         Value::Dict(d) => {

@@ -100,9 +100,11 @@ pub fn series(trace: &Trace, slices: Range<usize>) -> Vec<StreamQueue> {
 
     // Launches: the same pairing as `gpu_work.launch_id`.
     let start = slices.start;
-    let launches = gpu::launches_in(trace, slices, |i| stream_of(i).is_some());
-    for (k, launch) in launches.into_iter().enumerate() {
-        let (Some(launch), Some(stream)) = (launch, stream_of(start + k)) else {
+    // Each slice's stream, worked out once (the pairing asks again per flow).
+    let streams: Vec<Option<(TrackId, i32, i64)>> = slices.clone().map(stream_of).collect();
+    let launches = gpu::launches_in(trace, slices, |i| streams[i - start].is_some());
+    for (k, (launch, &stream)) in launches.into_iter().zip(&streams).enumerate() {
+        let (Some(launch), Some(stream)) = (launch, stream) else {
             continue;
         };
         change(stream, trace.slice(launch).ts, 1);
